@@ -64,6 +64,9 @@ class Gate:
     # Role names the operands of this gate take when they are unnamed stages
     # (a division names its operands num and den, as the notes do).
     roles: tuple[str, ...] = ()
+    # The name of a stage whose pattern name would be too long (default: the
+    # stem without its operands, or the gate's name).
+    short: str = ""
 
     @property
     def arity(self) -> int:
@@ -170,13 +173,14 @@ ONE_INPUT = "a one-input gate scales the upstream gradient by its local slope"
 FORK = "a fork adds: a value used in several places sums the gradients flowing back from each"
 
 _GATES = [
-    Gate("add", "{a} + {b}", ("1", "1"), "{a}p{b}", ADD, "add"),
+    Gate("add", "{a} + {b}", ("1", "1"), "{a}p{b}", ADD, "add", short="sum"),
     Gate("sub", "{a} - {b}", ("1", "-1"), "{a}m{b}",
-         "sub distributes like add, with the sign flipped for the subtracted input", "add"),
-    Gate("mul", "{a} * {b}", ("{b}", "{a}"), "{a}{b}", MUL, "mul"),
+         "sub distributes like add, with the sign flipped for the subtracted input", "add",
+         short="diff"),
+    Gate("mul", "{a} * {b}", ("{b}", "{a}"), "{a}{b}", MUL, "mul", short="prod"),
     Gate("div", "{a} / {b}", ("1.0 / {b}", "-{out} / {b}"), "{a}over{b}",
          "div scales the numerator's gradient by 1/den and gives the denominator -f/den",
-         "div", expand=_expand_div, primitive=_primitive_div, roles=("num", "den")),
+         "div", expand=_expand_div, primitive=_primitive_div, roles=("num", "den"), short="quot"),
     Gate("recip", "1.0 / {a}", ("-1.0 / {a}**2",), "inv{a}",
          "1/x has local gradient -1/x²", "unary"),
     Gate("neg", "-{a}", ("-1",), "neg{a}", "negation flips the sign of the gradient", "add"),
@@ -245,7 +249,7 @@ _GATES = [
          ("1.0 if {a} <= {b} else 0.0", "0.0 if {a} <= {b} else 1.0"), "min{a}{b}",
          "min routes: the whole gradient goes to the smaller input; at a tie to the first",
          "max"),
-    Gate("abs", "math.fabs({a})", ("(1.0 if {a} > 0.0 else -1.0 if {a} < 0.0 else 0.0)",),
+    Gate("abs", "math.fabs({a})", ("1.0 if {a} > 0.0 else -1.0 if {a} < 0.0 else 0.0",),
          "abs{a}", "abs routes the gradient with the sign of its input (0 at the kink)", "max"),
 ]
 

@@ -314,6 +314,8 @@ def _stem_name(graph: Graph, node: Node) -> str:
     name = re.sub(r"\{(a|b)\}", lambda m: parts[m.group(1)], node.gate.stem)
     if len(name) <= MAX_NAME_LENGTH and name.isidentifier():
         return name
+    if node.gate.short:
+        return node.gate.short
     short = re.sub(r"\{(a|b)\}", "", node.gate.stem)
     return short if len(short) >= 3 else node.gate.name
 
