@@ -173,7 +173,7 @@ ONE_INPUT = "a one-input gate scales the upstream gradient by its local slope"
 FORK = "a fork adds: a value used in several places sums the gradients flowing back from each"
 
 _GATES = [
-    Gate("add", "{a} + {b}", ("1", "1"), "{a}p{b}", ADD, "add", short="sum"),
+    Gate("add", "{a} + {b}", ("1", "1"), "{a}p{b}", ADD, "add", short="total"),
     Gate("sub", "{a} - {b}", ("1", "-1"), "{a}m{b}",
          "sub distributes like add, with the sign flipped for the subtracted input", "add",
          short="diff"),
