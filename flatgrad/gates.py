@@ -8,6 +8,10 @@ a gate's name.
 Templates use ``{a}`` and ``{b}`` for the operands and ``{out}`` for the gate's
 own cached output. A local gradient of ``None`` means the operand is a
 compile-time constant (an exponent, an offset) that never gets a gradient.
+
+The numpy forms of these gates, and the gates that exist only for arrays
+(matmul, transpose, sum, softmax ...), are declared beside them in
+array_gates.py, one line per gate, in the same way.
 """
 from __future__ import annotations
 
@@ -256,7 +260,8 @@ _GATES = [
 GATES: dict[str, Gate] = {g.name: g for g in _GATES}
 
 # The Python operators, and the spellings people use for gates.
-OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
+OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg",
+             "@": "matmul", ".T": "transpose"}
 ALIASES = {"σ": "sigmoid", "√": "sqrt", "ln": "log", "fabs": "abs", "logistic": "sigmoid",
            "expit": "sigmoid", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
            "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2",

@@ -78,7 +78,13 @@ class Graph:
 
 
 class Stager:
-    """Builds the graph; gate expansions in the table call back into it."""
+    """Builds the graph; gate expansions in the table call back into it.
+
+    `table` is the gate table the program is staged with: the scalar table
+    here, its numpy forms for array programs (see arrays.ArrayStager).
+    """
+
+    table: dict[str, Gate] = GATES
 
     def __init__(self, program: Program, inputs=None, level="staged"):
         if level not in LEVELS:
@@ -115,7 +121,7 @@ class Stager:
         return self.cache[key]
 
     def gate(self, name: str, *args: int, expand: bool = True, token: Token | None = None) -> int:
-        gate = GATES[name]
+        gate = self.table[name]
         for arg, role in zip(args, gate.roles):
             node = self.nodes[arg]
             if node.kind == "stage" and node.label is None and node.hint is None:
@@ -185,19 +191,31 @@ class Stager:
         self.used_as_input.setdefault(name, item.token)
         return self._input(name, item.token)
 
+    def lookup(self, name: str, nargs: int) -> Gate | None:
+        """The gate a call by `name` with `nargs` operands stands for."""
+        return gate_table.lookup(name)
+
+    def callable_names(self) -> list[str]:
+        return gate_table.CALLABLE
+
     def _apply(self, item: Apply, args: list[int]) -> int:
         if item.operator:
+            if item.func not in self.table:
+                raise self.program.error(
+                    f"{item.token.text!r} needs arrays, and every input here is a scalar",
+                    item.token, hint="declare shapes, e.g. --shape W=5x10 or a first line "
+                                     "'W: 5x10'")
             return self.gate(item.func, *args, token=item.token)
         name = item.func
         if name in self.env or name in self.input_nodes:
             raise self.program.error(f"{name!r} is a variable here, not a function", item.token,
                                      hint=f"write {name}*(...) for a product")
-        gate = gate_table.lookup(name)
+        gate = self.lookup(name, len(args))
         if gate is None:
-            known = gate_table.CALLABLE + sorted(gate_table.ALIASES)
+            known = self.callable_names() + sorted(gate_table.ALIASES)
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else \
-                "the gates are: " + ", ".join(gate_table.CALLABLE)
+                "the gates are: " + ", ".join(self.callable_names())
             raise self.program.error(f"unknown function {name!r}", item.token, hint=hint)
         if len(args) != gate.arity:
             if gate.name in gate_table.VARIADIC and len(args) > gate.arity:
@@ -227,14 +245,15 @@ class Stager:
 
 
 def stage(program: Program, inputs=None, level: str = "staged",
-          naming: str = "cs231n", grad_prefix: str = "d", function: str = "f") -> Graph:
-    """Stage a parsed program into a named SSA graph."""
+          naming: str = "cs231n", grad_prefix: str = "d", function: str = "f",
+          stager: type = Stager) -> Graph:
+    """Stage a parsed program into a named SSA graph (with `stager`'s gate table)."""
     if naming not in NAMINGS:
         raise FlatgradError(f"unknown naming {naming!r}; choose one of {NAMINGS}")
     _check_identifier(function, "function name")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", grad_prefix or "-"):
         raise FlatgradError(f"gradient prefix {grad_prefix!r} must start a valid identifier")
-    stager = Stager(program, inputs, level)
+    stager = stager(program, inputs, level)
     output = None
     for number, statement in enumerate(program.statements, start=1):
         if statement.target is None and number < len(program.statements):
