@@ -11,6 +11,7 @@ from .errors import FlatgradError
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
 from .render import format_value
+from .shapes import parse_option
 
 EXIT_BAD_INPUT = 2
 
@@ -39,13 +40,28 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
                         help="fast folds unit factors; teach writes (1) * dden as the notes do")
     parser.add_argument("--gates", choices=LEVELS, default="staged",
                         help="primitive splits grouped gates (sigmoid, division)")
+    parser.add_argument("--shape", action="append", metavar="NAME=DIMS",
+                        help="declare an array input, e.g. W=5x10 or X=DxN (repeatable); "
+                             "gives numpy code")
 
 
 def _compile(args):
     inputs = [s.strip() for s in args.inputs.split(",") if s.strip()] if args.inputs else None
     return compile_formula(_read_expression(args), wrt=args.wrt, inputs=inputs,
                            names=args.names, grad_prefix=args.grad_prefix, name=args.name,
-                           profile=args.profile, gates=args.gates)
+                           profile=args.profile, gates=args.gates, shapes=_shapes(args))
+
+
+def _shapes(args):
+    if not args.shape:
+        return None
+    shapes = {}
+    for option in args.shape:
+        name, dims = parse_option(option)
+        if name in shapes:
+            raise FlatgradError(f"--shape gives {name} twice")
+        shapes[name] = dims
+    return shapes
 
 
 def cmd_compile(args) -> int:
