@@ -237,7 +237,7 @@ class Stager:
             raise self.program.error(f"{name!r} is an input and cannot be assigned", target)
         if self.nodes[node].kind != "stage":
             # a name for an input or a constant is a stage of its own: a copy
-            node = self._add(Node(0, "stage", gate=GATES["copy"], args=(node,), token=target))
+            node = self._add(Node(0, "stage", gate=self.table["copy"], args=(node,), token=target))
         if self.nodes[node].label is None:
             self.nodes[node].label = name
         self.env[name] = node
@@ -265,7 +265,7 @@ def stage(program: Program, inputs=None, level: str = "staged",
         if statement.target is not None:
             output = stager.assign(statement.target, output)
     if stager.nodes[output].kind != "stage":
-        output = stager._add(Node(0, "stage", gate=GATES["copy"], args=(output,)))
+        output = stager._add(Node(0, "stage", gate=stager.table["copy"], args=(output,)))
     order = tuple(stager.input_nodes)
     graph = _prune(stager, output, order, program)
     graph.function = function
