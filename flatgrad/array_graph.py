@@ -43,6 +43,9 @@ class ArrayStager(graph_stage.Stager):
 def stage(program: Program, declared: dict[str, tuple], inputs=None, level: str = "staged",
           naming: str = "cs231n", grad_prefix: str = "d", function: str = "f"):
     """Stage an array program; returns the graph and the shapes of its nodes."""
+    if function in array_gates.GLOBAL_NAMES:
+        raise program.error(f"the function cannot be named {function!r}: the generated numpy "
+                            "code uses that name", None)
     graph = graph_stage.stage(program, inputs=inputs, level=level, naming=naming,
                               grad_prefix=grad_prefix, function=function, stager=ArrayStager)
     taken = {n.name for n in graph.nodes} | {n.grad for n in graph.nodes} | {function}
