@@ -46,22 +46,22 @@ class ArrayCompiled(Compiled):
         """Raise FlatgradError unless the arguments have the declared shapes."""
         given = dict(zip(self.inputs, args))
         given.update(kwargs)
-        sizes: dict[str, int] = {}
+        sizes: dict[str, tuple[int, str]] = {}   # symbol -> (size, the input that set it)
         for name, value in given.items():
             if name not in self.inputs:
                 continue
-            want = self.shapes[name]
-            got = np.shape(value)
-            problem = len(got) != len(want)
+            want, got = self.shapes[name], np.shape(value)
+            problem = "" if len(got) == len(want) else "."
             for dim, size in zip(want, got):
-                if isinstance(dim, int):
-                    problem |= dim != size
-                else:
-                    problem |= sizes.setdefault(dim, size) != size
+                if isinstance(dim, str):
+                    bound, source = sizes.setdefault(dim, (size, name))
+                    if bound != size:
+                        problem = f"; {dim} is {bound} (from {source})."
+                elif dim != size:
+                    problem = problem or "."
             if problem:
-                bound = ", ".join(f"{k}={v}" for k, v in sizes.items())
                 raise FlatgradError(f"{name} should be {describe(want)}, got "
-                                    f"{describe(got)}" + (f" (with {bound})" if bound else ""))
+                                    f"{describe(got)}{problem}")
             if name in self.plan.shapes.integer and \
                     not np.issubdtype(np.asarray(value).dtype, np.integer):
                 raise FlatgradError(f"{name} holds class labels and must be integers, got "
