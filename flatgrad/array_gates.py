@@ -36,6 +36,10 @@ class ArrayGate(Gate):
     # The VJP may return a view of the upstream gradient (transpose), so a
     # gradient that is summed into later must be copied first.
     view: bool = False
+    # A reduction's VJP only spreads the upstream gradient over the reduced
+    # axes: it is left in broadcast form (size 1 along them) until a gate that
+    # is not elementwise, or the caller, needs its full shape.
+    spreads: bool = False
 
     @property
     def broadcasts(self) -> bool:
@@ -63,8 +67,8 @@ _GATES = [
     _elementwise("recip", "1.0 / {a}", "-{up} / {a}**2"),
     _elementwise("neg", "-{a}", "-{up}"),
     _elementwise("copy", "{a}", "{up}"),
-    _elementwise("square", "{a}**2", "2 * {a} * {up}"),
-    _elementwise("cube", "{a}**3", "3 * {a}**2 * {up}"),
+    _elementwise("square", "{a}**2", "2 * {up} * {a}"),
+    _elementwise("cube", "{a}**3", "3 * {up} * {a}**2"),
     _elementwise("powi", "{a}**{b}", "{b} * {a}**({b} - 1) * {up}", None),
     _elementwise("powr", "{a}**{b}", "{b} * {a}**({b} - 1) * {up}", None),
     _elementwise("pow", "{a}**{b}", "{b} * {a}**({b} - 1) * {up}", "np.log({a}) * {out} * {up}"),
@@ -110,18 +114,18 @@ _GATES = [
     ArrayGate("transpose", "{a}.T", ("{up}.T",), "{a}T",
               "transpose passes the gradient back transposed", "add", shape=shapes.transpose,
               view=True),
-    ArrayGate("sum", "np.sum({a})", ("np.full_like({a}, {up})",), "sum{a}", SPREAD, "add",
-              short="total", shape=shapes.reduce_all),
-    ArrayGate("sum_axis", "np.sum({a}, axis={b})",
-              ("np.zeros_like({a}) + np.expand_dims({up}, {b})", None), "sum{a}",
-              SPREAD + " along the summed axis", "add", short="total", shape=shapes.reduce_axis),
-    ArrayGate("mean", "np.mean({a})", ("np.full_like({a}, {up} / {a}.size)",), "mean{a}",
+    ArrayGate("sum", "np.sum({a})", ("{up}",), "sum{a}", SPREAD, "add", short="total",
+              shape=shapes.reduce_all, spreads=True),
+    ArrayGate("sum_axis", "np.sum({a}, axis={b})", ("np.expand_dims({up}, {b})", None), "sum{a}",
+              SPREAD + " along the summed axis", "add", short="total", shape=shapes.reduce_axis,
+              spreads=True, view=True),
+    ArrayGate("mean", "np.mean({a})", ("{up} / {a}.size",), "mean{a}",
               "a mean spreads the upstream gradient evenly: each entry gets 1/size of it",
-              "add", short="avg", shape=shapes.reduce_all),
+              "add", short="avg", shape=shapes.reduce_all, spreads=True),
     ArrayGate("mean_axis", "np.mean({a}, axis={b})",
-              ("np.zeros_like({a}) + np.expand_dims({up}, {b}) / {a}.shape[{b}]", None),
-              "mean{a}", "a mean spreads the upstream gradient evenly along its axis", "add",
-              short="avg", shape=shapes.reduce_axis),
+              ("np.expand_dims({up}, {b}) / {a}.shape[{b}]", None), "mean{a}",
+              "a mean spreads the upstream gradient evenly along its axis", "add", short="avg",
+              shape=shapes.reduce_axis, spreads=True),
     ArrayGate("logsumexp", "logsumexp({a})", ("np.exp({a} - {out}) * {up}",), "lse{a}",
               "log-sum-exp routes softly: each entry gets the share exp(x - f), its softmax",
               "max", shape=shapes.reduce_all),

@@ -25,6 +25,8 @@ def _tagged(plan: ArrayPlan, lines: list[Line]) -> list[str]:
         if id(line) in plan.why:
             out.append(f"# {plan.why[id(line)]}")
         tag = (f"# ({line.ref}) " if line.ref else "# ") + describe(plan.shape(line))
+        if plan.shape(line) != plan.shapes.of[line.node]:
+            tag += f", broadcasts to {describe(plan.shapes.of[line.node])}"
         out.append(f"{line.text.ljust(width)}  {tag}")
     return out
 
@@ -35,8 +37,9 @@ def module_source(plan: ArrayPlan) -> str:
     forward = _tagged(plan, inner.forward)
     backward = [{"header": group.header, "lines": _tagged(plan, group.lines)}
                 for group in inner.backward]
+    seed = _tagged(plan, [plan.seed])
     zeros = _tagged(plan, inner.zeros)
-    body = "\n".join(forward + [line for g in backward for line in g["lines"]] + zeros)
+    body = "\n".join(forward + seed + [line for g in backward for line in g["lines"]] + zeros)
     helpers = helpers_for(body)
     code = body + "\n".join(helpers)
     output = graph.nodes[graph.output].name
@@ -61,6 +64,7 @@ def module_source(plan: ArrayPlan) -> str:
         "forward": forward,
         "backward": backward,
         "zeros": zeros,
+        "seed": seed[0],
         "grads": grads,
         "grad_order": "(" + ", ".join(inner.wrt) + ")",
     }

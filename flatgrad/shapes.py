@@ -113,26 +113,25 @@ def split_header(text: str) -> tuple[str, dict[str, tuple]]:
 def broadcast(*operands: Operand) -> tuple:
     """numpy's broadcasting: align trailing dimensions; each pair equal or 1."""
     result: tuple = ()
-    first = None
     for operand in operands:
-        if first is None:
-            first, result = operand, operand.shape
-            continue
-        a, b = result, operand.shape
-        width = max(len(a), len(b))
-        a = (1,) * (width - len(a)) + tuple(a)
-        b = (1,) * (width - len(b)) + tuple(b)
-        dims = []
-        for p, q in zip(a, b):
-            if p == q or q == 1:
-                dims.append(p)
-            elif p == 1:
-                dims.append(q)
-            else:
-                raise ShapeError(f"cannot broadcast {first} with {operand}: {p} and {q} are "
-                                 "neither equal nor 1")
-        result = tuple(dims)
+        result = broadcast_shapes(result, operand.shape, operands[0], operand)
     return result
+
+
+def broadcast_shapes(a: tuple, b: tuple, first=None, second=None) -> tuple:
+    width = max(len(a), len(b))
+    a = (1,) * (width - len(a)) + tuple(a)
+    b = (1,) * (width - len(b)) + tuple(b)
+    dims = []
+    for p, q in zip(a, b):
+        if p == q or q == 1:
+            dims.append(p)
+        elif p == 1:
+            dims.append(q)
+        else:
+            raise ShapeError(f"cannot broadcast {first} with {second}: {p} and {q} are "
+                             "neither equal nor 1")
+    return tuple(dims)
 
 
 def matmul(a: Operand, b: Operand) -> tuple:
