@@ -55,7 +55,15 @@ def _elementwise(name: str, forward: str, *vjps: str | None) -> ArrayGate:
                      primitive=gate.primitive, roles=gate.roles, short=gate.short)
 
 
-AXIS = "the axis is a constant: it gets no gradient"
+def _expand_sum(s, a):
+    # sum(W²), the L2 penalty, is one gate: a dot product of W with itself makes
+    # no [H x D] array of squares, and its gradient 2·W is one pass
+    operand = s.nodes[a]
+    if operand.kind == "stage" and operand.gate.name == "square":
+        return s.gate("sumsq", operand.args[0])
+    return s.gate("sum", a, expand=False)
+
+
 SPREAD = "a sum spreads: every summed entry gets the whole upstream gradient"
 
 _GATES = [
@@ -115,7 +123,10 @@ _GATES = [
               "transpose passes the gradient back transposed", "add", shape=shapes.transpose,
               view=True),
     ArrayGate("sum", "np.sum({a})", ("{up}",), "sum{a}", SPREAD, "add", short="total",
-              shape=shapes.reduce_all, spreads=True),
+              shape=shapes.reduce_all, spreads=True, expand=_expand_sum),
+    ArrayGate("sumsq", "np.vdot({a}, {a})", ("2 * {up} * {a}",), "sumsq{a}",
+              "a sum of squares (sum(W²), as in L2 regularisation) has the gradient 2·W",
+              "pow", short="sumsq", shape=shapes.reduce_all),
     ArrayGate("sum_axis", "np.sum({a}, axis={b})", ("np.expand_dims({up}, {b})", None), "sum{a}",
               SPREAD + " along the summed axis", "add", short="total", shape=shapes.reduce_axis,
               spreads=True, view=True),
