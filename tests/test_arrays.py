@@ -44,6 +44,43 @@ def test_generated_module_is_clean_deterministic_numpy(tmp_path):
     assert ruff.returncode == 0, ruff.stdout
 
 
+EVERY_HELPER = """\
+X: CxHxW
+K: FxCx2x2
+S: LxN
+y: N
+maps = conv2d(X, K)
+sum(logsumexp(maps, 0)) + sum(softmax(maps, 1) * maps) + svm_loss(S, y) + softmax_loss(S, y)
+"""
+
+
+def test_every_helper_passes_the_linters(tmp_path):
+    source = flatgrad.compile(EVERY_HELPER).source
+    for helper in ("conv2d", "conv2d_grad_x", "conv2d_grad_w", "logsumexp", "softmax",
+                   "onehot", "svm_loss_grad", "softmax_loss_grad"):
+        assert f"def {helper}(" in source
+    path = tmp_path / "helpers.py"
+    path.write_text(source)
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select",
+                           "E,F,W", "--ignore", "E501", str(path)], capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout
+    rng = np.random.default_rng(3)
+    args = {"X": rng.normal(size=(2, 4, 5)), "K": rng.normal(size=(3, 2, 2, 2)),
+            "S": rng.normal(size=(4, 6)), "y": rng.integers(0, 4, size=6)}
+    assert max(check_gradients(flatgrad.compile(EVERY_HELPER), args).values()) < 1e-6
+
+
+def test_a_numpy_style_python_function_compiles():
+    def layer(W, X, b):
+        return np.sum(np.sum(np.maximum(W @ X + b, 0).T, axis=0))
+
+    compiled = flatgrad.compile(layer, shapes={"W": (4, 3), "X": (3, 5), "b": (4, 1)})
+    rng = np.random.default_rng(4)
+    args = {"W": rng.normal(size=(4, 3)), "X": rng.normal(size=(3, 5)),
+            "b": rng.normal(size=(4, 1))}
+    assert np.isclose(compiled(**args), layer(**args))
+
+
 def test_stages_carry_their_shapes_and_matmul_grads_take_the_seed_form():
     source = flatgrad.compile(TWO_LAYER).source
     assert "W1X = W1 @ X" in source and "# (1) [H x N]" in source
