@@ -211,7 +211,8 @@ def test_written_module_runs_on_its_own(tmp_path):
     flatgrad.compile(TWO_LAYER, name="net").write(path)
     code = ("import numpy as np, net\n"
             "rng = np.random.default_rng(0)\n"
-            "W1, X, W2 = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=(2, 4))\n"
+            "W1, X = rng.normal(size=(4, 3)), rng.normal(size=(3, 5))\n"
+            "W2 = rng.normal(size=(2, 4))\n"
             "loss, grads = net.net_and_grad(W1, X, np.zeros((4, 1)), W2, np.zeros((2, 1)),\n"
             "                               np.array([0, 1, 0, 1, 1]), 0.1)\n"
             "print([g.shape for g in grads[:5]])\n")
