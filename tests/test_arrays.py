@@ -171,7 +171,8 @@ def test_bad_programs_say_what_and_where(program, shapes, message, operator):
         flatgrad.compile(program, shapes=shapes)
     assert message in str(err.value)
     if operator:
-        assert str(err.value).splitlines()[2] == "  " + " " * program.index(operator) + "^"
+        caret = str(err.value).splitlines()[2]
+        assert caret == "  " + " " * program.index(operator) + "^" * len(operator)
 
 
 def test_bad_declarations_point_at_the_header_line():
