@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flatgrad
 from flatgrad import array_gates
@@ -196,3 +198,26 @@ def test_every_array_gate_is_checked_here():
         "sum", "sumsq", "sum_axis", "mean", "mean_axis", "logsumexp", "logsumexp_axis", "softmax",
         "softmax_axis", "softmax_loss", "svm_loss", "conv2d"}
     assert set(array_gates.GATES) <= covered
+
+
+@st.composite
+def _broadcast_pair(draw):
+    """Two shapes that broadcast together, with the shape they broadcast to."""
+    full = draw(st.lists(st.integers(1, 3), min_size=0, max_size=3))
+    shrunk = [1 if draw(st.booleans()) else d for d in full]
+    drop = draw(st.integers(0, len(full)))
+    return tuple(full), tuple(shrunk[drop:])
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(pair=_broadcast_pair(), op=st.sampled_from(sorted(OPERATORS)),
+       swap=st.booleans(), seed=st.integers(0, 2**16))
+def test_random_broadcast_shapes_check(pair, op, swap, seed):
+    big, small = pair
+    rng = np.random.default_rng(seed)
+    shapes = {"A": big, "B": small, "C": big}
+    args = {name: _draw(rng, shape, "div") for name, shape in shapes.items()}
+    left, right = ("B", "A") if swap else ("A", "B")
+    compiled = flatgrad.compile(f"sum(({left} {op} {right}) * C)", shapes=shapes)
+    errors = check_gradients(compiled, args)
+    assert max(errors.values()) < TOLERANCE, errors
