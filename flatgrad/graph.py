@@ -213,8 +213,8 @@ class Stager:
         gate = self.lookup(name, len(args))
         if gate is None:
             known = self.callable_names() + sorted(gate_table.ALIASES)
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else \
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else \
                 "the gates are: " + ", ".join(self.callable_names())
             raise self.program.error(f"unknown function {name!r}", item.token, hint=hint)
         if len(args) != gate.arity:
