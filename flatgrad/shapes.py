@@ -12,13 +12,15 @@ them 1. A symbol is equal only to itself, so `N` against `M` is a mismatch
 """
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass
 
 from .errors import FlatgradError
 
 _DIM = re.compile(r"\d+|[A-Za-wyzA-Z_][A-Za-wyz0-9_]*")
-_HEADER = re.compile(r"^([ \t]*)([^\W\d]\w*)([ \t]*):(.*)$", re.MULTILINE)
+# `W: 5x10`, `X: DxN  # a comment`: a name, a colon and nothing but sizes
+_HEADER = re.compile(r"^([ \t]*)([^\W\d]\w*)([ \t]*):([\w×, \t()]*(?:#.*)?)$", re.MULTILINE)
 
 
 class ShapeError(Exception):
@@ -83,7 +85,11 @@ def normalize(shapes: dict) -> dict[str, tuple]:
 
 
 def has_header(text) -> bool:
-    return isinstance(text, str) and _HEADER.search(text) is not None
+    return isinstance(text, str) and any(_declares(m) for m in _HEADER.finditer(text))
+
+
+def _declares(match: re.Match) -> bool:
+    return not keyword.iskeyword(match.group(2))
 
 
 def split_header(text: str) -> tuple[str, dict[str, tuple]]:
@@ -92,6 +98,8 @@ def split_header(text: str) -> tuple[str, dict[str, tuple]]:
     declared: dict[str, tuple] = {}
 
     def take(match: re.Match) -> str:
+        if not _declares(match):
+            return match.group(0)  # `lambda: 1` is left for the parser to refuse
         name, spec = match.group(2), match.group(4).split("#", 1)[0]
         line = text.count("\n", 0, match.start())
         try:

@@ -182,6 +182,15 @@ def test_bad_declarations_point_at_the_header_line():
     assert "line 2" in str(err.value)
 
 
+def test_only_a_name_colon_sizes_line_is_a_declaration():
+    with pytest.raises(FlatgradError, match="':' is not allowed"):
+        flatgrad.compile("x: y + 1\nx")
+    with pytest.raises(FlatgradError, match="keyword"):
+        flatgrad.compile("lambda: 1")
+    commented = flatgrad.compile("W: 2x3  # weights\nsum(W)")
+    assert commented.shapes == {"W": (2, 3)}
+
+
 def test_parser_allows_only_dot_T_and_axis_keyword():
     for text, message in [("sum(X.exp)", "only .T"), ("sum(X, keepdims=1)", "axis="),
                           ("sum(X = 1)", "'='")]:
