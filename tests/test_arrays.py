@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from numgrad import check_gradients
 
 import flatgrad
 from flatgrad import FlatgradError
-from numgrad import check_gradients
-
-ROOT = Path(__file__).resolve().parent.parent
 TWO_LAYER = """\
 W1: HxD
 b1: Hx1
@@ -24,11 +21,6 @@ h = relu(W1 @ X + b1)
 scores = W2 @ h + b2
 loss = softmax_loss(scores, y) + 0.5 * reg * (sum(W1²) + sum(W2²))
 """
-
-
-def run_cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "flatgrad", *args], cwd=ROOT, input=stdin,
-                          capture_output=True, text=True, timeout=60)
 
 
 def test_generated_module_is_clean_deterministic_numpy(tmp_path):
@@ -93,7 +85,7 @@ def test_stages_carry_their_shapes_and_matmul_grads_take_the_seed_form():
     assert "(dW1, dX, db1, dW2, db2, dreg)" in source
 
 
-def test_header_lines_cli_shapes_and_api_shapes_give_one_module():
+def test_header_lines_cli_shapes_and_api_shapes_give_one_module(run_cli):
     body = "sum(relu(W @ x + b))"
     by_api = flatgrad.compile(body, shapes={"W": (5, 10), "x": "10", "b": 5}).source
     by_header = flatgrad.compile("W: 5x10\nx: 10\nb: 5\n" + body).source
@@ -206,7 +198,7 @@ def test_scalar_programs_refuse_array_syntax_with_a_hint():
     assert "--shape" in str(err.value)
 
 
-def test_cli_errors_exit_2_and_eval_refuses_scalar_points():
+def test_cli_errors_exit_2_and_eval_refuses_scalar_points(run_cli):
     bad = run_cli("compile", "sum(W @ x)", "--shape", "W=5x10", "--shape", "x=3")
     assert bad.returncode == 2 and "inner sizes" in bad.stderr and "^" in bad.stderr
     point = run_cli("eval", "sum(W)", "--shape", "W=2", "--at", "W=1")
