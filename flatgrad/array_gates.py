@@ -223,20 +223,23 @@ def svm_loss_grad(scores, labels):
     return grad / np.size(labels)''',
     "conv2d": '''\
 def conv2d(x, w):
-    # Valid cross-correlation, stride 1: y[f, i, j] = sum over c, a, b of
-    # x[c, i + a, j + b] * w[f, c, a, b]; one channel: y[i, j] = sum x[i + a, j + b] * w[a, b].
+    # Valid cross-correlation, stride 1: y[n, f, i, j] = sum over c, a, b of
+    # x[n, c, i + a, j + b] * w[f, c, a, b] (without n for one image; one channel:
+    # y[i, j] = sum over a, b of x[i + a, j + b] * w[a, b]).
     windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[-2:], axis=(-2, -1))
     if w.ndim == 2:
         return np.tensordot(windows, w, axes=2)
-    return np.tensordot(w, windows, axes=([1, 2, 3], [0, 3, 4]))''',
+    # windows [..., C, H', W', k1, k2] against w [F, C, k1, k2], then F before H', W'
+    return np.moveaxis(np.tensordot(windows, w, axes=([-5, -2, -1], [1, 2, 3])), -1, -3)''',
     "conv2d_grad_w": '''\
 def conv2d_grad_w(x, dy):
-    # dW is the correlation of x with dy: dw[f, c, a, b] = sum over i, j of
-    # dy[f, i, j] * x[c, i + a, j + b].
+    # dW is the correlation of x with dy: dw[f, c, a, b] = sum over n, i, j of
+    # dy[n, f, i, j] * x[n, c, i + a, j + b].
     windows = np.lib.stride_tricks.sliding_window_view(x, dy.shape[-2:], axis=(-2, -1))
     if dy.ndim == 2:
         return np.tensordot(windows, dy, axes=2)
-    return np.tensordot(dy, windows, axes=([1, 2], [3, 4]))''',
+    summed = list(range(dy.ndim - 3)) + [-2, -1]   # the images, if a batch, and i, j
+    return np.tensordot(dy, windows, axes=(summed, summed))''',
     "conv2d_grad_x": '''\
 def conv2d_grad_x(dy, w):
     # dX is the full convolution of dy with w rotated 180 degrees: pad dy by the

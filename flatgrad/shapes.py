@@ -207,16 +207,19 @@ def _valid(n, k):
 
 
 def conv2d(x: Operand, w: Operand) -> tuple:
-    """[H x W] with [k1 x k2], or [C x H x W] with [F x C x k1 x k2] (F filters)."""
+    """[H x W] with [k1 x k2]; [C x H x W] or a batch [N x C x H x W] with filters
+    [F x C x k1 x k2]."""
     if len(x.shape) == 2 and len(w.shape) == 2:
         return (_valid(x.shape[0], w.shape[0]), _valid(x.shape[1], w.shape[1]))
-    if len(x.shape) == 3 and len(w.shape) == 4:
-        if x.shape[0] != w.shape[1]:
-            raise ShapeError(f"conv2d: the image {x} has {x.shape[0]} channels but the "
+    if len(x.shape) in (3, 4) and len(w.shape) == 4:
+        batch, (channels, height, width) = x.shape[:-3], x.shape[-3:]
+        if channels != w.shape[1]:
+            raise ShapeError(f"conv2d: the image {x} has {channels} channels but the "
                              f"filters {w} expect {w.shape[1]}")
-        return (w.shape[0], _valid(x.shape[1], w.shape[2]), _valid(x.shape[2], w.shape[3]))
-    raise ShapeError(f"conv2d takes an image [H x W] and a kernel [k1 x k2], or [C x H x W] "
-                     f"and filters [F x C x k1 x k2], not {x} and {w}")
+        return batch + (w.shape[0], _valid(height, w.shape[2]), _valid(width, w.shape[3]))
+    raise ShapeError(f"conv2d takes an image [H x W] and a kernel [k1 x k2], or images "
+                     f"[C x H x W] or [N x C x H x W] and filters [F x C x k1 x k2], not {x} "
+                     f"and {w}")
 
 
 # -- inference ------------------------------------------------------------------

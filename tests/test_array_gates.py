@@ -167,10 +167,11 @@ def test_softmax_and_logsumexp_do_not_overflow():
     assert np.isfinite(value) and np.all(np.isfinite(dX))
 
 
-@pytest.mark.parametrize("x,w", [((6, 5), (3, 2)), ((2, 6, 5), (3, 2, 3, 2))], ids=str)
+@pytest.mark.parametrize("x,w", [((6, 5), (3, 2)), ((2, 6, 5), (3, 2, 3, 2)),
+                                 ((2, 2, 5, 4), (3, 2, 2, 3))], ids=str)
 def test_conv2d(x, w):
     rng = np.random.default_rng(11)
-    out = ((3,) if len(w) == 4 else ()) + (x[-2] - w[-2] + 1, x[-1] - w[-1] + 1)
+    out = x[:-3] + ((3,) if len(w) == 4 else ()) + (x[-2] - w[-2] + 1, x[-1] - w[-1] + 1)
     args = {"X": rng.normal(size=x), "W": rng.normal(size=w), "C": rng.normal(size=out)}
     _check("sum(conv2d(X, W) * C)", {"X": x, "W": w, "C": out}, args)
 
@@ -221,3 +222,18 @@ def test_random_broadcast_shapes_check(pair, op, swap, seed):
     compiled = flatgrad.compile(f"sum(({left} {op} {right}) * C)", shapes=shapes)
     errors = check_gradients(compiled, args)
     assert max(errors.values()) < TOLERANCE, errors
+
+
+def test_conv2d_over_a_batch_is_conv2d_of_each_image():
+    rng = np.random.default_rng(13)
+    X, K = rng.normal(size=(3, 2, 5, 4)), rng.normal(size=(4, 2, 2, 2))
+    batch = flatgrad.compile("sum(conv2d(X, K) * C)", shapes={"X": X.shape, "K": K.shape,
+                                                              "C": (3, 4, 4, 3)})
+    single = flatgrad.compile("sum(conv2d(X, K) * C)", shapes={"X": X.shape[1:], "K": K.shape,
+                                                               "C": (4, 4, 3)})
+    C = rng.normal(size=(3, 4, 4, 3))
+    value, (dX, dK, _) = batch.value_and_grad(X, K, C)
+    parts = [single.value_and_grad(X[n], K, C[n]) for n in range(3)]
+    assert np.isclose(value, sum(v for v, _ in parts))
+    assert np.allclose(dX, np.stack([g[0] for _, g in parts]))
+    assert np.allclose(dK, sum(g[1] for _, g in parts))
