@@ -81,14 +81,17 @@ def _vjp(result: ArrayPlan, line: Line, held: dict[int, tuple]) -> str:
     stage = graph.nodes[line.stage]
     gate = stage.gate
     upstream, up_shape = stage.grad, held[stage.index]
-    if not gate.broadcasts and up_shape != of[stage.index]:
+    # elementwise gates read a gradient in broadcast form as it is, and so does a
+    # reduction when its rank is intact (np.expand_dims puts the axis back)
+    reads_compact = gate.broadcasts or (gate.spreads and len(up_shape) == len(of[stage.index]))
+    if not reads_compact and up_shape != of[stage.index]:
         upstream, up_shape = f"np.broadcast_to({upstream}, {stage.name}.shape)", of[stage.index]
     template = gate.vjp(line.operand, tuple(len(of[a]) for a in stage.args))
     code = gate.code(template, [graph.operand_text(a) for a in stage.args], stage.name)
     code = code.replace("{up}", upstream)
     operand = of[line.node]
     if gate.spreads:
-        result.held[id(line)] = _spread_shape(stage, operand, result)
+        result.held[id(line)] = _spread_shape(stage, operand, up_shape, result)
         return code
     if not gate.broadcasts:
         return code
@@ -106,12 +109,13 @@ def _vjp(result: ArrayPlan, line: Line, held: dict[int, tuple]) -> str:
     return code
 
 
-def _spread_shape(stage: Node, operand: tuple, result: ArrayPlan) -> tuple:
-    """A reduction's gradient in broadcast form: size 1 along the reduced axes."""
+def _spread_shape(stage: Node, operand: tuple, up_shape: tuple, result: ArrayPlan) -> tuple:
+    """A reduction's gradient in broadcast form: the upstream gradient's shape with
+    size 1 where the reduced axis was (a scalar for a whole-array reduction)."""
     if len(stage.args) == 1:
         return ()
     axis = int(result.graph.nodes[stage.args[1]].value) % len(operand)
-    return operand[:axis] + (1,) + operand[axis + 1:]
+    return up_shape[:axis] + (1,) + up_shape[axis:]
 
 
 def unbroadcast(code: str, shape: tuple, produced: tuple) -> tuple[str, tuple, str]:

@@ -55,7 +55,8 @@ def test_conv_layer_learns_and_checks():
     history = module.train(steps=10)
     assert history[-1] < 0.5 * history[0]
     rng = np.random.default_rng(2)
-    args = {"image": rng.normal(size=(2, 5, 6)), "K": rng.normal(size=(3, 2, 3, 3)),
-            "V": rng.normal(size=(2, 3)), "c": rng.normal(size=2), "y": 1}
+    args = {"images": rng.normal(size=(4, 2, 5, 6)), "K": rng.normal(size=(3, 2, 3, 3)),
+            "V": rng.normal(size=(2, 3)), "c": rng.normal(size=(2, 1)),
+            "y": np.array([0, 1, 1, 0])}
     _assert_gradients_check(module.PROGRAM, args)
 
