@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import flatgrad
 from flatgrad import array_gates
-from numgrad import check_gradients
+from numgrad import check_gradients, numeric_gradient, relative_error
 
 TOLERANCE = 1e-6
 
@@ -237,3 +237,13 @@ def test_conv2d_over_a_batch_is_conv2d_of_each_image():
     assert np.isclose(value, sum(v for v, _ in parts))
     assert np.allclose(dX, np.stack([g[0] for _, g in parts]))
     assert np.allclose(dK, sum(g[1] for _, g in parts))
+
+
+def test_the_oracle_itself():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(3, 4))
+    numeric = numeric_gradient(lambda X: float(np.sum(X**3)), {"X": X}, "X")
+    assert relative_error(3 * X**2, numeric) < 1e-8
+    wrong = 3 * X**2
+    wrong[1, 2] *= 1.0001
+    assert relative_error(wrong, numeric) > 1e-6
