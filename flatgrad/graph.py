@@ -81,7 +81,7 @@ class Stager:
     """Builds the graph; gate expansions in the table call back into it.
 
     `table` is the gate table the program is staged with: the scalar table
-    here, its numpy forms for array programs (see arrays.ArrayStager).
+    here, its numpy forms for array programs (array_graph.ArrayStager).
     """
 
     table: dict[str, Gate] = GATES
