@@ -5,7 +5,7 @@ W1, b1, W2 and b2. Both run in one process on the same arrays, interleaved (the
 order alternating each repeat), and the script reports the median time of each
 and the median of the per-repeat ratios generated / hand-written.
 
-    python benchmarks/twolayer.py [--repeats 40] [--dtype float64|float32]
+    python benchmarks/twolayer.py [--repeats 100] [--dtype float64|float32]
 """
 import argparse
 import statistics
@@ -61,7 +61,7 @@ def generated_function():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     options = parser.parse_args()
     dtype = np.dtype(options.dtype)
