@@ -34,7 +34,7 @@ class Operand:
     value: float | None = None  # a constant's value (an axis)
 
     def __str__(self) -> str:
-        return f"{self.label} {describe(self.shape)}"
+        return f"{self.label} {describe(self.shape)}" if self.shape else f"{self.label} (a scalar)"
 
 
 def describe(shape: tuple) -> str:
