@@ -99,6 +99,8 @@ _GATES = [
     _elementwise("asinh", "np.arcsinh({a})", "{up} / np.sqrt({a}**2 + 1.0)"),
     _elementwise("acosh", "np.arccosh({a})", "{up} / np.sqrt({a}**2 - 1.0)"),
     _elementwise("atanh", "np.arctanh({a})", "{up} / (1.0 - {a}**2)"),
+    _elementwise("erf", "erf({a})", "2.0 / math.sqrt(math.pi) * np.exp(-{a}**2) * {up}"),
+    _elementwise("erfc", "erfc({a})", "-2.0 / math.sqrt(math.pi) * np.exp(-{a}**2) * {up}"),
     _elementwise("atan2", "np.arctan2({a}, {b})", "{b} / ({a}**2 + {b}**2) * {up}",
                  "-{a} / ({a}**2 + {b}**2) * {up}"),
     _elementwise("hypot", "np.hypot({a}, {b})", "{a} / {out} * {up}", "{b} / {out} * {up}"),
@@ -179,6 +181,14 @@ CALLABLE = sorted({n for n in scalar.CALLABLE if n in GATES}
 # Module-level helpers the generated code may call; only the ones it uses (and
 # the ones those call) are emitted. Each says why it is not written inline.
 HELPERS = {
+    "erf": '''\
+def erf(z):
+    # numpy has no erf: math.erf entry by entry (a Python loop), in z's own dtype.
+    return np.vectorize(math.erf, otypes=[np.result_type(np.asarray(z), 1.0)])(z)''',
+    "erfc": '''\
+def erfc(z):
+    # numpy has no erfc: math.erfc entry by entry (a Python loop), in z's own dtype.
+    return np.vectorize(math.erfc, otypes=[np.result_type(np.asarray(z), 1.0)])(z)''',
     "logsumexp": '''\
 def logsumexp(z, axis=None):
     # log(sum(exp(z))), shifted by the largest entry so that exp never overflows.

@@ -19,11 +19,7 @@ class ArrayStager(graph_stage.Stager):
     token: Token | None = None
 
     def lookup(self, name: str, nargs: int):
-        gate = array_gates.lookup(name, nargs)
-        if gate is None and scalar_gates.lookup(name) is not None:
-            raise self.program.error(f"{name} has no numpy form, so it works on scalars only",
-                                     self.token)
-        return gate
+        return array_gates.lookup(name, nargs)
 
     def callable_names(self) -> list[str]:
         return array_gates.CALLABLE

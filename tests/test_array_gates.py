@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import flatgrad
-from flatgrad import array_gates
+from flatgrad import array_gates, gates
 from numgrad import check_gradients, numeric_gradient, relative_error
 
 TOLERANCE = 1e-6
@@ -20,7 +20,7 @@ DOMAIN = {"log": (0.5, 2), "log1p": (0.5, 2), "log2": (0.5, 2), "log10": (0.5, 2
           "tan": (-1, 1)}
 UNARY = ["exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin", "cos", "tan", "asin",
          "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid",
-         "softplus", "relu", "abs"]
+         "softplus", "relu", "abs", "erf", "erfc"]
 BINARY = ["atan2", "hypot", "logaddexp", "max", "min", "pow"]
 OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 # the second operand's shape against a [3 x 4] first operand: equal, broadcast
@@ -191,6 +191,10 @@ def test_conv2d_is_the_valid_cross_correlation_of_the_recitation():
     padded = np.pad(C, 1)
     assert np.allclose(dX, [[(padded[i:i + 2, j:j + 2] * W[::-1, ::-1]).sum() for j in range(4)]
                             for i in range(4)])
+
+
+def test_every_scalar_gate_has_a_numpy_form():
+    assert set(gates.CALLABLE) <= set(array_gates.CALLABLE)
 
 
 def test_every_array_gate_is_checked_here():
