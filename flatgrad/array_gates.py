@@ -262,6 +262,8 @@ def conv2d_grad_x(dy, w):
 }
 
 GLOBAL_NAMES = ("np", "math") + tuple(HELPERS)
+# A call of a module-level function: `softmax(`, but not `np.logaddexp(`.
+CALL = r"(?<![\w.])%s\("
 
 
 def lookup(name: str, nargs: int) -> ArrayGate | None:
@@ -279,7 +281,7 @@ def helpers_for(code: str) -> list[str]:
     while pending:
         text = pending.pop()
         for name, source in HELPERS.items():
-            if name not in wanted and re.search(r"\b%s\(" % name, text):
+            if name not in wanted and re.search(CALL % name, text):
                 wanted.add(name)
                 pending.append(source.split("\n", 1)[1])
     return [source for name, source in HELPERS.items() if name in wanted]

@@ -43,17 +43,37 @@ class ArrayStager(graph_stage.Stager):
 def stage(program: Program, declared: dict[str, tuple], inputs=None, level: str = "staged",
           naming: str = "cs231n", grad_prefix: str = "d", function: str = "f"):
     """Stage an array program; returns the graph and the shapes of its nodes."""
-    if function in array_gates.GLOBAL_NAMES:
+    if function in array_gates.GLOBAL_NAMES + scalar_gates.GLOBAL_NAMES:
         raise program.error(f"the function cannot be named {function!r}: the generated numpy "
                             "code uses that name", None)
     graph = graph_stage.stage(program, inputs=inputs, level=level, naming=naming,
                               grad_prefix=grad_prefix, function=function, stager=ArrayStager)
+    reserved = array_gates.GLOBAL_NAMES + scalar_gates.GLOBAL_NAMES
     taken = {n.name for n in graph.nodes} | {n.grad for n in graph.nodes} | {function}
     for node in graph.nodes:
-        if node.name in array_gates.GLOBAL_NAMES:
+        if node.name in reserved:
             if node.kind == "input" or node.label == node.name:
                 raise program.error(f"{node.name!r} names a module global of the generated "
                                     "numpy code; choose another name", node.token)
             node.name = graph_stage._fresh(node.name, taken)
             taken.add(node.name)
-    return graph, shape_stage.infer(graph, declared)
+    shapes = shape_stage.infer(graph, declared)
+    _scalar_stages_as_scalars(graph, shapes)
+    return graph, shapes
+
+
+def _scalar_stages_as_scalars(graph, shapes) -> None:
+    """Write a stage computed from scalar inputs and constants alone with its scalar
+    gate (math.sin, not np.sin): numpy turns a Python float into a float64 scalar,
+    which would widen every float32 array it meets."""
+    of_scalars: set[int] = set()
+    for node in graph.nodes:
+        if node.kind == "const" or (node.kind == "input" and not shapes.of[node.index]):
+            of_scalars.add(node.index)
+        elif node.kind == "stage" and all(a in of_scalars for a in node.args):
+            if node.gate.name not in scalar_gates.GATES:
+                raise graph.program.error(
+                    f"{node.gate.name} needs an array: here it gets scalars only",
+                    node.token, hint="a sum or mean of one number is the number itself")
+            node.gate = scalar_gates.GATES[node.gate.name]
+            of_scalars.add(node.index)

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import plan as plan_stage
+from .array_gates import ArrayGate
 from .errors import FlatgradError
 from .graph import Graph, Node
 from .plan import Line, Plan
@@ -66,7 +67,7 @@ def build(graph: Graph, shapes: Shapes, wrt=None, profile: str = "fast") -> Arra
         # every contribution to this stage's gradient is planned by now
         _complete(result, group.stage, contributions, held, full=False)
         for line in group.lines:
-            line.code = line.local = _vjp(result, line, held)
+            line.code = line.local = _vjp(result, line, held, profile)
             contributions.setdefault(line.node, []).append(line)
     for name in wrt:
         _complete(result, graph.input_node(name), contributions, held, full=True)
@@ -76,10 +77,13 @@ def build(graph: Graph, shapes: Shapes, wrt=None, profile: str = "fast") -> Arra
     return result
 
 
-def _vjp(result: ArrayPlan, line: Line, held: dict[int, tuple]) -> str:
+def _vjp(result: ArrayPlan, line: Line, held: dict[int, tuple], profile: str) -> str:
     graph, of = result.graph, result.shapes.of
     stage = graph.nodes[line.stage]
     gate = stage.gate
+    if not isinstance(gate, ArrayGate):
+        # a stage of scalar inputs alone, written as the scalar compiler writes it
+        return plan_stage.chain(graph.local_code(stage, line.operand), stage.grad, profile)
     upstream, up_shape = stage.grad, held[stage.index]
     # elementwise gates read a gradient in broadcast form as it is, and so does a
     # reduction when its rank is intact (np.expand_dims puts the axis back)
@@ -95,11 +99,13 @@ def _vjp(result: ArrayPlan, line: Line, held: dict[int, tuple]) -> str:
         return code
     if not gate.broadcasts:
         return code
-    # the shape of an elementwise VJP: the broadcast of everything it reads
-    produced = up_shape
-    for placeholder in set(re.findall(r"\{(a|b|out)\}", template)):
-        node = stage.index if placeholder == "out" else stage.args[_OPERAND[placeholder]]
-        produced = broadcast_shapes(produced, of[node])
+    produced = _produced(stage, template, up_shape, of)
+    if _sums_broadcast_form(operand, of[stage.index], produced):
+        # summing a gradient in broadcast form would miss its copies: expand it first
+        upstream, up_shape = f"np.broadcast_to({upstream}, {stage.name}.shape)", of[stage.index]
+        code = gate.code(template, [graph.operand_text(a) for a in stage.args], stage.name)
+        code = code.replace("{up}", upstream)
+        produced = _produced(stage, template, up_shape, of)
     code, kept, axes = unbroadcast(code, operand, produced)
     if axes:
         result.why[id(line)] = (f"{graph.nodes[line.node].name} is {describe(operand)} but was "
@@ -107,6 +113,25 @@ def _vjp(result: ArrayPlan, line: Line, held: dict[int, tuple]) -> str:
                                 f"gradient over {axes}")
     result.held[id(line)] = kept
     return code
+
+
+def _produced(stage: Node, template: str, up_shape: tuple, of) -> tuple:
+    """The shape of an elementwise VJP: the broadcast of everything it reads."""
+    produced = up_shape
+    for placeholder in sorted(set(re.findall(r"\{(a|b|out)\}", template))):
+        node = stage.index if placeholder == "out" else stage.args[_OPERAND[placeholder]]
+        produced = broadcast_shapes(produced, of[node])
+    return produced
+
+
+def _sums_broadcast_form(operand: tuple, output: tuple, produced: tuple) -> bool:
+    """Whether the operand's gradient sums over an axis (one the gate broadcast
+    the operand along) where `produced` still has size 1 in place of the output's."""
+    def pad(shape):
+        return (1,) * (len(output) - len(shape)) + tuple(shape)
+
+    return any(o == 1 and out != 1 and p == 1
+               for o, out, p in zip(pad(operand), pad(output), pad(produced)))
 
 
 def _spread_shape(stage: Node, operand: tuple, up_shape: tuple, result: ArrayPlan) -> tuple:
@@ -174,5 +199,6 @@ def _copy_before_accumulating(result: ArrayPlan) -> None:
         seen.add(line.node)
         if line.node in forks and id(line) not in result.fresh:
             stage = result.graph.nodes[line.stage]
-            if re.fullmatch(r"[A-Za-z_]\w*", line.code) or stage.gate.view:
+            view = isinstance(stage.gate, ArrayGate) and stage.gate.view
+            if re.fullmatch(r"[A-Za-z_]\w*", line.code) or view:
                 line.code += ".copy()"

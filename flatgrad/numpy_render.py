@@ -10,7 +10,8 @@ import re
 import textwrap
 
 from . import __version__
-from .array_gates import helpers_for
+from .array_gates import CALL, helpers_for
+from .gates import HELPERS as SCALAR_HELPERS
 from .array_plan import ArrayPlan
 from .parse import pretty_statements
 from .plan import Line
@@ -40,7 +41,8 @@ def module_source(plan: ArrayPlan) -> str:
     seed = _tagged(plan, [plan.seed])
     zeros = _tagged(plan, inner.zeros)
     body = "\n".join(forward + seed + [line for g in backward for line in g["lines"]] + zeros)
-    helpers = helpers_for(body)
+    helpers = helpers_for(body) + [source for name, source in SCALAR_HELPERS.items()
+                                   if re.search(CALL % name, body)]
     code = body + "\n".join(helpers)
     output = graph.nodes[graph.output].name
     text = formula(inner)
