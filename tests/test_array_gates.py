@@ -208,7 +208,7 @@ def test_every_array_gate_is_checked_here():
 @st.composite
 def _broadcast_pair(draw):
     """Two shapes that broadcast together, with the shape they broadcast to."""
-    full = draw(st.lists(st.integers(1, 3), min_size=0, max_size=3))
+    full = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
     shrunk = [1 if draw(st.booleans()) else d for d in full]
     drop = draw(st.integers(0, len(full)))
     return tuple(full), tuple(shrunk[drop:])
