@@ -1,5 +1,5 @@
 """Random programs over arrays of different shapes, built from a small grammar (elementwise
-gates with broadcasting, reductions whole and along an axis, transposes, matmul, softmax),
+gates with broadcasting, sum/mean/logsumexp whole and along an axis, transposes, matmul, softmax),
 checked against central differences and run in float32. They exercise what no single-gate
 test does: gradients kept in broadcast form, `+=` at forks, reductions of reductions."""
 from __future__ import annotations
@@ -20,8 +20,8 @@ def _expression(depth: int, rnd: random.Random) -> tuple[str, tuple]:
     if depth == 0 or rnd.random() < 0.25:
         name = rnd.choice(sorted(SHAPES))
         return name, SHAPES[name]
-    kind = rnd.choice(["binary", "unary", "sum", "sum_axis", "mean_axis", "T", "matmul",
-                       "softmax"])
+    kind = rnd.choice(["binary", "unary", "sum", "mean", "sum_axis", "mean_axis",
+                       "logsumexp_axis", "T", "matmul", "softmax"])
     a, shape = _expression(depth - 1, rnd)
     if kind == "binary":
         b, other = _expression(depth - 1, rnd)
@@ -32,9 +32,9 @@ def _expression(depth: int, rnd: random.Random) -> tuple[str, tuple]:
         return f"({a} {rnd.choice('+-*')} {b})", joint
     if kind == "unary":
         return f"{rnd.choice(['tanh', 'sigmoid', 'exp', 'sin', 'relu'])}({a})", shape
-    if kind == "sum" and shape:
-        return f"sum({a})", ()
-    if kind in ("sum_axis", "mean_axis") and shape:
+    if kind in ("sum", "mean") and shape:
+        return f"{kind}({a})", ()
+    if kind.endswith("_axis") and shape:
         axis = rnd.randrange(len(shape))
         return f"{kind[:-5]}({a}, axis={axis})", shape[:axis] + shape[axis + 1:]
     if kind == "T" and len(shape) == 2:
