@@ -175,8 +175,7 @@ OVERLOADS = {"sum": ("sum", "sum_axis"), "mean": ("mean", "mean_axis"),
              "logsumexp": ("logsumexp", "logsumexp_axis"), "softmax": ("softmax", "softmax_axis")}
 ALIASES = {**scalar.ALIASES, "softmax_ce": "softmax_loss", "cross_entropy": "softmax_loss",
            "hinge_loss": "svm_loss", "svm": "svm_loss", "correlate2d": "conv2d"}
-CALLABLE = sorted({n for n in scalar.CALLABLE if n in GATES}
-                  | set(OVERLOADS) | {"softmax_loss", "svm_loss", "conv2d"})
+CALLABLE = sorted(set(scalar.CALLABLE) | set(OVERLOADS) | {"softmax_loss", "svm_loss", "conv2d"})
 
 # Module-level helpers the generated code may call; only the ones it uses (and
 # the ones those call) are emitted. Each says why it is not written inline.
