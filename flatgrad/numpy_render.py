@@ -47,8 +47,8 @@ def module_source(plan: ArrayPlan) -> str:
     output = graph.nodes[graph.output].name
     text = formula(inner)
     grads = ", ".join(inner.grads) + ("," if len(inner.grads) == 1 else "")
-    # math only where a gradient needs a constant such as log(2) as a Python float,
-    # which (unlike np.log(2.0)) never widens a float32 array
+    # math for erf and for what must stay a Python float (log 2 in a gradient, stages
+    # of scalars alone): unlike numpy's float64 scalars, it never widens float32 arrays
     uses_math = re.search(r"\bmath\.", code) is not None
     imports = (["import math", ""] if uses_math else []) + ["import numpy as np"]
     needs = "numpy and Python's math module" if uses_math else "numpy"
