@@ -80,8 +80,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
 
     # A node needs a gradient when it depends on a differentiated input.
     needs = [False] * len(graph.nodes)
+    differentiated = set(wrt)
     for node in graph.nodes:
-        needs[node.index] = (node.name in wrt) if node.kind == "input" else \
+        needs[node.index] = (node.name in differentiated) if node.kind == "input" else \
             any(needs[a] for a in node.args)
 
     assigned: set[int] = set()
