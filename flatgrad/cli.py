@@ -65,7 +65,10 @@ def cmd_eval(args) -> int:
         raise FlatgradError("eval needs a point: --at " + ",".join(f"{n}=..." for n in
                                                                    compiled.inputs))
     point = parse_point(args.at or "")
-    value, grads = compiled.value_and_grad(**point)
+    try:
+        value, grads = compiled.value_and_grad(**point)
+    except (ArithmeticError, ValueError) as err:  # the point is outside the domain
+        raise FlatgradError(str(err)) from None
     print(f"{compiled.graph.nodes[compiled.graph.output].name} = {format_value(value)}")
     for name, grad in zip(compiled.wrt, grads):
         print(f"d{compiled.graph.nodes[compiled.graph.output].name}/d{name} = "

@@ -43,7 +43,10 @@ def logaddexp(u, v):
     return big + math.log(math.exp(u - big) + math.exp(v - big))''',
 }
 
-GLOBAL_NAMES = ("math",) + tuple(HELPERS)
+# The names the generated module itself defines or binds: user variables never
+# shadow them (the module renames its own instead). `failed_stage`, `STAGES` and
+# `error` turn a bare "math domain error" into one that names the failing stage.
+GLOBAL_NAMES = ("math", "failed_stage", "STAGES", "error") + tuple(HELPERS)
 _GLOBAL_REF = re.compile(r"\b(%s)\b" % "|".join(GLOBAL_NAMES))
 _PLACEHOLDER = re.compile(r"\{(a|b|out)\}")
 
@@ -67,6 +70,9 @@ class Gate:
     # The name of a stage whose pattern name would be too long (default: the
     # stem without its operands, or the gate's name).
     short: str = ""
+    # What it means when the forward formula fails with Python's bare "math
+    # domain error" or "math range error", for the error naming the stage.
+    domain: str = ""
 
     @property
     def arity(self) -> int:
@@ -170,6 +176,9 @@ MUL = "mul swaps: each input's local gradient is the value of the other input"
 MAX = ("max routes: the whole gradient goes to the larger input and none to the other; "
        "at a tie it goes to the first")
 ONE_INPUT = "a one-input gate scales the upstream gradient by its local slope"
+LOG = "log of zero or a negative number"
+POWER = "a negative number to a fractional power, or zero to a negative power"
+OVERFLOW = "overflow: the result is too large for a float"
 FORK = "a fork adds: a value used in several places sums the gradients flowing back from each"
 
 _GATES = [
@@ -190,38 +199,47 @@ _GATES = [
     Gate("powi", "{a}**{b}", ("{b} * {a}**({b} - 1)", None), "{a}pow",
          "x**c has local gradient c·x**(c-1)", "pow"),
     Gate("powr", "math.pow({a}, {b})", ("{b} * math.pow({a}, {b} - 1)", None), "{a}pow",
-         "x**c has local gradient c·x**(c-1)", "pow"),
+         "x**c has local gradient c·x**(c-1)", "pow", domain=POWER),
     Gate("pow", "math.pow({a}, {b})", ("{b} * math.pow({a}, {b} - 1)", "math.log({a}) * {out}"),
          "{a}pow{b}", "a**b has local gradients b·a**(b-1) and log(a)·a**b", "pow",
-         expand=_expand_pow),
+         expand=_expand_pow, domain=POWER),
     Gate("sqrt", "math.sqrt({a})", ("0.5 / {out}",), "sqrt{a}",
-         "√x has local gradient 1/(2√x), read from the cached output", "unary"),
+         "√x has local gradient 1/(2√x), read from the cached output", "unary",
+         domain="square root of a negative number"),
     Gate("exp", "math.exp({a})", ("{out}",), "exp{a}",
-         "exp is its own derivative: the local gradient is the cached output", "unary"),
-    Gate("expm1", "math.expm1({a})", ("{out} + 1.0",), "expm1{a}", ONE_INPUT, "unary"),
-    Gate("log", "math.log({a})", ("1.0 / {a}",), "log{a}", "log has local gradient 1/x", "unary"),
-    Gate("log1p", "math.log1p({a})", ("1.0 / (1.0 + {a})",), "log1p{a}", ONE_INPUT, "unary"),
-    Gate("log2", "math.log2({a})", ("1.0 / ({a} * math.log(2.0))",), "log2{a}", ONE_INPUT, "unary"),
+         "exp is its own derivative: the local gradient is the cached output", "unary",
+         domain=OVERFLOW),
+    Gate("expm1", "math.expm1({a})", ("{out} + 1.0",), "expm1{a}", ONE_INPUT, "unary",
+         domain=OVERFLOW),
+    Gate("log", "math.log({a})", ("1.0 / {a}",), "log{a}", "log has local gradient 1/x", "unary",
+         domain=LOG),
+    Gate("log1p", "math.log1p({a})", ("1.0 / (1.0 + {a})",), "log1p{a}", ONE_INPUT, "unary",
+         domain="log1p of a number at or below -1"),
+    Gate("log2", "math.log2({a})", ("1.0 / ({a} * math.log(2.0))",), "log2{a}", ONE_INPUT, "unary",
+         domain=LOG),
     Gate("log10", "math.log10({a})", ("1.0 / ({a} * math.log(10.0))",), "log10{a}", ONE_INPUT,
-         "unary"),
+         "unary", domain=LOG),
     Gate("sin", "math.sin({a})", ("math.cos({a})",), "sin{a}", ONE_INPUT, "unary"),
     Gate("cos", "math.cos({a})", ("-math.sin({a})",), "cos{a}", ONE_INPUT, "unary"),
     Gate("tan", "math.tan({a})", ("1.0 + {out}**2",), "tan{a}", ONE_INPUT, "unary"),
     Gate("asin", "math.asin({a})", ("1.0 / math.sqrt(1.0 - {a}**2)",), "asin{a}", ONE_INPUT,
-         "unary"),
+         "unary", domain="asin of a number outside [-1, 1]"),
     Gate("acos", "math.acos({a})", ("-1.0 / math.sqrt(1.0 - {a}**2)",), "acos{a}", ONE_INPUT,
-         "unary"),
+         "unary", domain="acos of a number outside [-1, 1]"),
     Gate("atan", "math.atan({a})", ("1.0 / (1.0 + {a}**2)",), "atan{a}", ONE_INPUT, "unary"),
-    Gate("sinh", "math.sinh({a})", ("math.cosh({a})",), "sinh{a}", ONE_INPUT, "unary"),
-    Gate("cosh", "math.cosh({a})", ("math.sinh({a})",), "cosh{a}", ONE_INPUT, "unary"),
+    Gate("sinh", "math.sinh({a})", ("math.cosh({a})",), "sinh{a}", ONE_INPUT, "unary",
+         domain=OVERFLOW),
+    Gate("cosh", "math.cosh({a})", ("math.sinh({a})",), "cosh{a}", ONE_INPUT, "unary",
+         domain=OVERFLOW),
     Gate("tanh", "math.tanh({a})", ("1.0 - {out}**2",), "tanh{a}",
          "tanh has local gradient 1 - tanh², read from the cached output", "unary",
          primitive=_primitive_tanh),
     Gate("asinh", "math.asinh({a})", ("1.0 / math.sqrt({a}**2 + 1.0)",), "asinh{a}", ONE_INPUT,
          "unary"),
     Gate("acosh", "math.acosh({a})", ("1.0 / math.sqrt({a}**2 - 1.0)",), "acosh{a}", ONE_INPUT,
-         "unary"),
-    Gate("atanh", "math.atanh({a})", ("1.0 / (1.0 - {a}**2)",), "atanh{a}", ONE_INPUT, "unary"),
+         "unary", domain="acosh of a number below 1"),
+    Gate("atanh", "math.atanh({a})", ("1.0 / (1.0 - {a}**2)",), "atanh{a}", ONE_INPUT, "unary",
+         domain="atanh of a number outside (-1, 1)"),
     Gate("erf", "math.erf({a})", ("2.0 / math.sqrt(math.pi) * math.exp(-{a}**2)",), "erf{a}",
          ONE_INPUT, "unary"),
     Gate("erfc", "math.erfc({a})", ("-2.0 / math.sqrt(math.pi) * math.exp(-{a}**2)",),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
+from contextlib import contextmanager
+from typing import Iterator
 from dataclasses import dataclass, field
 
 from .errors import FlatgradError
@@ -154,6 +156,18 @@ def _check_wrt(graph: Graph, wrt) -> tuple[str, ...]:
     return wrt
 
 
+@contextmanager
+def _naming_the_line(line: Line, domain: str, point) -> Iterator[None]:
+    try:
+        yield
+    except (ArithmeticError, ValueError) as err:
+        what = f"{domain} ({err})" if domain else str(err)
+        at = ", ".join(f"{name}={value:g}" for name, value in point.items())
+        where = f"stage ({line.ref}) {line.text}" if line.stage < 0 else \
+            f"the gradient line {line.text}, backprop of stage ({line.ref})"
+        raise FlatgradError(f"{what} at {where}, evaluated at {at}") from None
+
+
 def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
     """Fill in every line's value at `point`, computed with the gate table's own
     formulas (the same float operations as the generated code). Returns the
@@ -167,16 +181,18 @@ def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
             values[node.index] = node.value
     for line in plan.forward:
         node = graph.nodes[line.node]
-        values[node.index] = line.value = node.gate.forward_fn(
-            *[values[a] for a in node.args], None)
+        with _naming_the_line(line, node.gate.domain, point):
+            values[node.index] = line.value = node.gate.forward_fn(
+                *[values[a] for a in node.args], None)
     grads: dict[int, float] = {}
     for line in plan.backward_lines:
         if line.stage < 0:
             line.value = grads[line.node] = 0.0
             continue
         stage = graph.nodes[line.stage]
-        local = stage.gate.local_fn(line.operand)(*[values[a] for a in stage.args],
-                                                  values[stage.index])
+        with _naming_the_line(line, "", point):
+            local = stage.gate.local_fn(line.operand)(*[values[a] for a in stage.args],
+                                                      values[stage.index])
         contribution = local if stage.index == graph.output else local * grads[stage.index]
         grads[line.node] = grads[line.node] + contribution if line.accumulate else contribution
         line.value = grads[line.node]
