@@ -10,6 +10,8 @@ from pathlib import Path
 
 from . import graph as graph_stage
 from . import plan as plan_stage
+from .check import DEFAULT_TOLERANCE, Report
+from .check import check as check_gradient
 from .errors import FlatgradError
 from .parse import parse
 from .render import module_source
@@ -69,6 +71,11 @@ class Compiled:
         plan_stage.evaluate(self.plan, _complete_point(self.inputs, point))
         return module_source(self.plan, with_values=True)
 
+    def check(self, at=None, tol: float = DEFAULT_TOLERANCE) -> Report:
+        """Compare the gradient with central differences and SymPy's derivative at `at`
+        (a dict, or a list of them; default: a few deterministic random points)."""
+        return check_gradient(self, at, tol)
+
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
         """Write the module to `path`, whole or not at all."""
         return write_module(path, source or self.source, force)
@@ -90,6 +97,12 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
     gates: "staged" (sigmoid as one gate) or "primitive" (sigmoid as neg, exp, +1, 1/x).
     """
     return Compiled(build_plan(expr, wrt, inputs, names, grad_prefix, name, profile, gates))
+
+
+def check(expr, at=None, tol: float = DEFAULT_TOLERANCE, **options) -> Report:
+    """Compile `expr` (or take a Compiled) and check its gradient; see Compiled.check."""
+    compiled = expr if isinstance(expr, Compiled) else compile(expr, **options)
+    return compiled.check(at, tol)
 
 
 def build_plan(expr, wrt=None, inputs=None, names="cs231n", grad_prefix="d", name="f",

@@ -7,12 +7,14 @@ import sys
 from . import __version__
 from .api import compile as compile_formula
 from .api import parse_point, write_module
+from .check import DEFAULT_TOLERANCE
 from .errors import FlatgradError
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
 from .render import format_value
 
 EXIT_BAD_INPUT = 2
+EXIT_GRADIENT_MISMATCH = 1
 
 
 def _read_expression(args) -> str:
@@ -76,6 +78,14 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    compiled = _compile(args)
+    points = [parse_point(text) for text in args.at] if args.at else None
+    report = compiled.check(points, args.tol)
+    print(report.table())
+    return 0 if report.ok else EXIT_GRADIENT_MISMATCH
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flatgrad", description="Compile a formula into flat reverse-mode gradient code.")
@@ -94,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_formula_options(eval_parser)
     eval_parser.add_argument("--at", help="the point, e.g. x=3,y=-4")
     eval_parser.set_defaults(run=cmd_eval)
+
+    check_parser = commands.add_parser(
+        "check", help="compare the gradient with central differences and SymPy")
+    _add_formula_options(check_parser)
+    check_parser.add_argument("--at", action="append",
+                              help="a point, e.g. x=3,y=-4 (repeat for more; default: a few "
+                                   "deterministic random points)")
+    check_parser.add_argument("--tol", type=float, default=DEFAULT_TOLERANCE,
+                              help="largest relative error that passes (default %(default)g)")
+    check_parser.set_defaults(run=cmd_check)
     return parser
 
 

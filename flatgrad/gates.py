@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Callable
 
 # Module-level helpers the generated code may call, each a small function with a
@@ -73,6 +74,9 @@ class Gate:
     # What it means when the forward formula fails with Python's bare "math
     # domain error" or "math range error", for the error naming the stage.
     domain: str = ""
+    # The forward form in SymPy, where `forward` is not a plain formula of the
+    # math module (a helper, a conditional): `flatgrad check` differentiates it.
+    sympy: str = ""
 
     @property
     def arity(self) -> int:
@@ -104,26 +108,48 @@ class Gate:
     def local_fn(self, i: int) -> Callable:
         return _compile_template(self.local[i], self.arity)
 
+    @property
+    def sympy_fn(self) -> Callable:
+        """The forward form as a function of SymPy expressions (`out` unused)."""
+        return _compile_template(self.sympy or self.forward, self.arity, "sympy")
+
 
 _FN_CACHE: dict = {}
 
 
-def _compile_template(template: str, arity: int) -> Callable:
+def _compile_template(template: str, arity: int, over: str = "float") -> Callable:
     """Turn one of this table's own templates into a Python function.
 
     Only templates written in this file are ever compiled: they give the
     compile-time constant folder and the `--at` evaluator exactly the float
-    operations that the generated code performs.
+    operations that the generated code performs, and `flatgrad check` the same
+    formulas over SymPy expressions.
     """
-    key = (template, arity)
+    key = (template, arity, over)
     if key not in _FN_CACHE:
         params = ", ".join(list("ab"[:arity]) + ["out"])
         body = _PLACEHOLDER.sub(lambda m: m.group(1), template)
-        namespace = {"math": math}
-        for helper_source in HELPERS.values():
-            exec(helper_source, namespace)  # the table's own helpers
+        if over == "sympy":
+            namespace = _sympy_namespace()
+        else:
+            namespace = {"math": math}
+            for helper_source in HELPERS.values():
+                exec(helper_source, namespace)  # the table's own helpers
         _FN_CACHE[key] = eval(f"lambda {params}: {body}", namespace)
     return _FN_CACHE[key]
+
+
+def _sympy_namespace() -> dict:
+    """The math module as the templates use it, spelled in SymPy."""
+    import sympy
+    same = ("sqrt exp log sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh "
+            "erf erfc atan2").split()
+    as_sympy = {name: getattr(sympy, name) for name in same}
+    as_sympy.update(pow=sympy.Pow, fabs=sympy.Abs, pi=sympy.pi, e=sympy.E, tau=2 * sympy.pi,
+                    expm1=lambda a: sympy.exp(a) - 1, log1p=lambda a: sympy.log(1 + a),
+                    log2=lambda a: sympy.log(a, 2), log10=lambda a: sympy.log(a, 10),
+                    hypot=lambda a, b: sympy.sqrt(a**2 + b**2))
+    return {"math": SimpleNamespace(**as_sympy), "sympy": sympy}
 
 
 # -- expansions -------------------------------------------------------------
@@ -251,22 +277,24 @@ _GATES = [
          "hypot(x, y) has local gradients x/h and y/h, read from the cached output h", "unary"),
     Gate("sigmoid", "sigmoid({a})", ("(1 - {out}) * {out}",), "sig{a}",
          "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
-         "sigmoid", primitive=_primitive_sigmoid),
+         "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))"),
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
-         "softplus has the sigmoid as its local gradient", "unary"),
+         "softplus has the sigmoid as its local gradient", "unary",
+         sympy="sympy.log(1 + sympy.exp({a}))"),
     Gate("logaddexp", "logaddexp({a}, {b})",
          ("math.exp({a} - {out})", "math.exp({b} - {out})"), "lse{a}{b}",
          "log-sum-exp routes softly: each input gets the share exp(x - f) of the gradient",
-         "max"),
+         "max", sympy="sympy.log(sympy.exp({a}) + sympy.exp({b}))"),
     Gate("relu", "{a} if {a} > 0.0 else 0.0", ("1.0 if {a} > 0.0 else 0.0",), "relu{a}",
          "relu routes: the gradient passes where the input was positive and stops elsewhere "
-         "(at 0 it stops)", "max"),
+         "(at 0 it stops)", "max", sympy="sympy.Max({a}, 0)"),
     Gate("max", "{a} if {a} >= {b} else {b}",
-         ("1.0 if {a} >= {b} else 0.0", "0.0 if {a} >= {b} else 1.0"), "max{a}{b}", MAX, "max"),
+         ("1.0 if {a} >= {b} else 0.0", "0.0 if {a} >= {b} else 1.0"), "max{a}{b}", MAX, "max",
+         sympy="sympy.Max({a}, {b})"),
     Gate("min", "{a} if {a} <= {b} else {b}",
          ("1.0 if {a} <= {b} else 0.0", "0.0 if {a} <= {b} else 1.0"), "min{a}{b}",
          "min routes: the whole gradient goes to the smaller input; at a tie to the first",
-         "max"),
+         "max", sympy="sympy.Min({a}, {b})"),
     Gate("abs", "math.fabs({a})", ("1.0 if {a} > 0.0 else -1.0 if {a} < 0.0 else 0.0",),
          "abs{a}", "abs routes the gradient with the sign of its input (0 at the kink)", "max"),
 ]
