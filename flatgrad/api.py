@@ -60,13 +60,13 @@ class Compiled:
         from .render import formula
         return formula(self.plan)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, /, *args, **kwargs):
         return self.function(*args, **kwargs)
 
-    def grad(self, *args, **kwargs):
+    def grad(self, /, *args, **kwargs):
         return self.value_and_grad(*args, **kwargs)[1]
 
-    def source_at(self, **point) -> str:
+    def source_at(self, /, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""
         plan_stage.evaluate(self.plan, _complete_point(self.inputs, point))
         return module_source(self.plan, with_values=True)
