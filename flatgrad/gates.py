@@ -273,8 +273,10 @@ _GATES = [
     Gate("atan2", "math.atan2({a}, {b})",
          ("{b} / ({a}**2 + {b}**2)", "-{a} / ({a}**2 + {b}**2)"), "atan2{a}{b}",
          "atan2(y, x) has local gradients x/(x²+y²) and -y/(x²+y²)", "unary"),
-    Gate("hypot", "math.hypot({a}, {b})", ("{a} / {out}", "{b} / {out}"), "hypot{a}{b}",
-         "hypot(x, y) has local gradients x/h and y/h, read from the cached output h", "unary"),
+    Gate("hypot", "math.hypot({a}, {b})",
+         ("{a} / {out} if {out} else 0.0", "{b} / {out} if {out} else 0.0"), "hypot{a}{b}",
+         "hypot(x, y) has local gradients x/h and y/h, read from the cached output h "
+         "(0 at the kink h = 0, as for abs)", "unary"),
     Gate("sigmoid", "sigmoid({a})", ("(1 - {out}) * {out}",), "sig{a}",
          "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
          "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))"),
@@ -282,8 +284,9 @@ _GATES = [
          "softplus has the sigmoid as its local gradient", "unary",
          sympy="sympy.log(1 + sympy.exp({a}))"),
     Gate("logaddexp", "logaddexp({a}, {b})",
-         ("math.exp({a} - {out})", "math.exp({b} - {out})"), "lse{a}{b}",
-         "log-sum-exp routes softly: each input gets the share exp(x - f) of the gradient",
+         ("sigmoid({a} - {b})", "sigmoid({b} - {a})"), "lse{a}{b}",
+         "log-sum-exp routes softly: each input gets the share exp(x - f) = σ(a - b) of the "
+         "gradient (the sigmoid form stays exact where f has rounded)",
          "max", sympy="sympy.log(sympy.exp({a}) + sympy.exp({b}))"),
     Gate("relu", "{a} if {a} > 0.0 else 0.0", ("1.0 if {a} > 0.0 else 0.0",), "relu{a}",
          "relu routes: the gradient passes where the input was positive and stops elsewhere "

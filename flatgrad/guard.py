@@ -28,11 +28,10 @@ def stage_lines(plan: Plan, rename) -> list[tuple[str, str, str]]:
         forward.append((code, graph.nodes[line.node].gate.domain, f"stage ({line.ref}) {code}"))
     backward = []
     for group in plan.backward:
-        header = rename(group.header)
         for line in group.lines:
             code = rename(line.text)
             backward.append((code, "", f"the gradient line {code}, backprop of stage "
-                                       f"({line.ref}) {header}"))
+                                       f"({line.ref})"))
     return forward + forward + backward
 
 
