@@ -5,46 +5,48 @@ The generated functions run their lines inside one try/except (free in CPython
 its line number up in a table at the end of the module and raises the same
 exception type again, saying what went wrong, at which stage, in which formula:
 
-    ValueError: log of zero or a negative number (math domain error) at stage (3)
-    logx = math.log(x), in f(x, y) = log(x)*y
+    ValueError: log of zero or a negative number (math domain error) at stage (1)
+    logx = math.log(x), in f(x, y) = log(x) * y
 
-This module prepares that table from the rendered text and the plan.
+Only lines that can raise are listed: float +, - and * never do (they give inf
+or nan), while a division, a power or a call can. A function none of whose lines
+can raise gets no try/except at all. This module prepares the table from the
+plan and the rendered text.
 """
 from __future__ import annotations
 
-from .plan import Plan
+import re
 
+from .plan import Line, Plan
+
+CAN_RAISE = re.compile(r"/|\*\*|\w\(")
 TRY_LINE = "    try:"
 
 
-def stage_lines(plan: Plan, rename) -> list[tuple[str, str, str]]:
-    """(code, what, where) for every line that can fail, in module order:
-    `f`'s forward pass, then `f_and_grad`'s forward and backward passes.
-    `rename` maps plan text to the module's names for math and the helpers."""
+def failing_lines(plan: Plan, forward: list[str], backward: list[str], rename):
+    """(printed line, what, where) for the forward and the backward lines that can
+    raise; `forward`/`backward` are the lines as printed, `rename` maps plan text
+    to the module's own names for math and the helpers."""
     graph = plan.graph
-    forward = []
-    for line in plan.forward:
-        code = rename(line.text)
-        forward.append((code, graph.nodes[line.node].gate.domain, f"stage ({line.ref}) {code}"))
-    backward = []
-    for group in plan.backward:
-        for line in group.lines:
-            code = rename(line.text)
-            backward.append((code, "", f"the gradient line {code}, backprop of stage "
-                                       f"({line.ref})"))
-    return forward + forward + backward
+    lines: list[Line] = [line for group in plan.backward for line in group.lines]
+    first = [(printed, graph.nodes[line.node].gate.domain,
+              f"stage ({line.ref}) {rename(line.text)}")
+             for line, printed in zip(plan.forward, forward) if CAN_RAISE.search(line.code)]
+    second = [(printed, "", f"the gradient line {rename(line.text)}, backprop of stage "
+                            f"({line.ref})")
+              for line, printed in zip(lines, backward) if CAN_RAISE.search(line.code)]
+    return first, second
 
 
-def table(source: str, expected: list[tuple[str, str, str]], tagged: list[str]) -> list[str]:
+def table(source: str, expected: list[tuple[str, str, str]]) -> list[str]:
     """The entries `line number: (what, where)` of the module's STAGES table.
 
-    `tagged` is how each expected line is printed (with its `# (k)` tag); the
-    lines are found in order, from the first function's `try:` on, so no
-    docstring or comment can be taken for one of them."""
+    The printed lines (each with its `# (k)` tag) are found in order from the
+    first `try:` on, so no docstring or comment can be taken for one of them."""
     lines = source.split("\n")
-    position = lines.index(TRY_LINE) + 1
+    position = lines.index(TRY_LINE) + 1 if expected else 0
     entries = []
-    for (code, what, where), printed in zip(expected, tagged):
+    for printed, what, where in expected:
         printed = printed.strip()
         while lines[position].strip() != printed:
             position += 1
