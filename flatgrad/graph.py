@@ -21,6 +21,7 @@ from .gates import GATES, Gate
 from .parse import Apply, Name, Num, Program, Token
 
 MAX_NAME_LENGTH = 10
+MAX_FOLDED_TEXT = 40
 LEVELS = ("staged", "primitive")
 NAMINGS = ("cs231n", "numbered")
 
@@ -158,6 +159,9 @@ class Stager:
         if not math.isfinite(value):
             raise self.program.error("this constant is not a finite number", token)
         text = gate.forward_code([_paren(self.nodes[a].text) for a in args])
+        if len(text) > MAX_FOLDED_TEXT:
+            # 1**1**1... three thousand deep reads (and compiles) better as its value
+            text = _number_text(value)
         return self.const(value, text)
 
     def statement(self, statement) -> int:
