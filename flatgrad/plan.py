@@ -124,8 +124,11 @@ def chain(local: str, upstream: str, profile: str) -> str:
         return upstream
     if local == "-1":
         return f"-{upstream}"
+    # a routing gate's 0/1 choice routes the upstream gradient (a nested choice,
+    # abs's 1 / -1 / 0, does not: it must stay a product)
     routed = re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
-    if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"}:
+    if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"} \
+            and " else " not in routed.group(2):
         yes, no = (upstream, "0.0") if routed.group(1) == "1.0" else ("0.0", upstream)
         return f"{yes} if {routed.group(2)} else {no}"
     if _binds_tighter_than_times(local):
