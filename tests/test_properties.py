@@ -74,11 +74,11 @@ def _build(choose, depth: int) -> Formula:
     if kind == "binary":
         symbol = choose(BINARY)
         left = _build(choose, depth - 1)
-        right = _build(choose, depth - 1) if symbol != "**" else \
-            Formula(choose(NUMBERS + ("-1", "y")), None)
-        if right.expr is None:
-            right = Formula(right.text, SYMBOLS.get(right.text) or
-                            sympy.Rational(float(right.text)))
+        if symbol == "**":  # mostly constant exponents, as people write them
+            exponent = choose(NUMBERS + ("-1", "y"))
+            right = Formula(exponent, SYMBOLS.get(exponent) or sympy.Rational(float(exponent)))
+        else:
+            right = _build(choose, depth - 1)
         gate = gates.GATES[gates.OPERATORS[symbol]]
         return Formula(f"({left.text}) {symbol} ({right.text})",
                        _sympy(lambda a, b: gate.sympy_fn(a, b, None), left.expr, right.expr))
