@@ -142,8 +142,8 @@ def _compile_template(template: str, arity: int, over: str = "float") -> Callabl
 def _sympy_namespace() -> dict:
     """The math module as the templates use it, spelled in SymPy."""
     import sympy
-    same = ("sqrt exp log sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh "
-            "erf erfc atan2").split()
+    same = ("sqrt", "exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+            "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "atan2")
     as_sympy = {name: getattr(sympy, name) for name in same}
     as_sympy.update(pow=sympy.Pow, fabs=sympy.Abs, pi=sympy.pi, e=sympy.E, tau=2 * sympy.pi,
                     expm1=lambda a: sympy.exp(a) - 1, log1p=lambda a: sympy.log(1 + a),

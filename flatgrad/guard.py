@@ -32,10 +32,13 @@ def failing_lines(plan: Plan, forward: list[str], backward: list[str], rename):
     first = [(printed, graph.nodes[line.node].gate.domain,
               f"stage ({line.ref}) {rename(line.text)}")
              for line, printed in zip(plan.forward, forward) if CAN_RAISE.search(line.code)]
-    second = [(printed, "", f"the gradient line {rename(line.text)}, backprop of stage "
-                            f"({line.ref})")
+    second = [(printed, "", f"the gradient line {rename(line.text)}, {_backprop(line)}")
               for line, printed in zip(lines, backward) if CAN_RAISE.search(line.code)]
     return first, second
+
+
+def _backprop(line: Line) -> str:
+    return f"backprop of stage ({line.ref})"
 
 
 def table(source: str, expected: list[tuple[str, str, str]]) -> list[str]:
