@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import flatgrad
 from flatgrad import cli
@@ -114,6 +116,35 @@ def test_payload_on_the_command_line_exits_2(payload, canary_dir):
     assert not (canary_dir / CANARY).exists()
 
 
+PIECES = list("xyz012.e+-*/()^,;=σ√²³⁻·×÷− \n\t#_'\"[]:@!<>") + [
+    "sin", "max", "log", "pi", "**", "exp", "hypot", "x1", "1e5", "ｅ", "\u0301", "relu",
+    "__", "import", "lambda", "exec", "open", "os", ".system"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join))
+def test_any_text_compiles_or_is_refused_cleanly(text):
+    try:
+        compiled = flatgrad.compile(text)
+    except FlatgradError as err:
+        assert err.message and "Traceback" not in str(err)
+        return
+    try:
+        compiled.value_and_grad(*[0.7] * len(compiled.inputs))
+    except (ArithmeticError, ValueError) as err:  # outside the domain: named, never bare
+        assert " at stage (" in str(err) or " at the gradient line " in str(err)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--name", "f(): pass\nimport os\ndef g"), ("--name", "__init__"), ("--name", "f.x"),
+    ("--inputs", "x,__import__"), ("--inputs", "x=os"), ("--grad-prefix", "d;import os"),
+    ("--grad-prefix", "1d"), ("--wrt", "x.__class__"),
+])
+def test_options_cannot_inject_code(option, value, canary_dir, capsys):
+    assert cli.main(["compile", "x*y", option, value]) == 2
+    assert capsys.readouterr().err.startswith("flatgrad: error: ")
+
+
 def test_refusal_points_a_caret_at_the_offending_character():
     with pytest.raises(FlatgradError) as caught:
         flatgrad.compile("x + y.__class__")
@@ -168,6 +199,8 @@ LEGITIMATE = [
      lambda v: v["Ellipsis"] * v["self"] + v["lambda_"]),
     ("f = x * y; g = f + 1; g * f", {"x": 1.5, "y": 2.0},
      lambda v: (v["x"] * v["y"] + 1) * v["x"] * v["y"]),
+    ("x * dx + d_x * ddx", {"x": 1.5, "dx": 2.0, "d_x": 3.0, "ddx": 4.0},
+     lambda v: v["x"] * v["dx"] + v["d_x"] * v["ddx"]),
 ]
 
 
