@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .errors import FlatgradError
 from .graph import Graph
+from .render import abbreviate
 
 DIGITS = 50
 DEFAULT_TOLERANCE = 1e-6
@@ -70,7 +71,7 @@ class Report:
         lines.insert(1, "  ".join("-" * w for w in widths))
         verdict = "ok" if self.ok else "FAILED"
         lines.append(f"{verdict}: largest relative error {self.worst:.2e} "
-                     f"(tolerance {self.tolerance:g}) for {self.formula}")
+                     f"(tolerance {self.tolerance:g}) for {abbreviate(self.formula)}")
         return "\n".join(lines)
 
     __str__ = table
