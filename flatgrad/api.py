@@ -74,6 +74,9 @@ class Compiled:
     def check(self, at=None, tol: float = DEFAULT_TOLERANCE) -> Report:
         """Compare the gradient with central differences and SymPy's derivative at `at`
         (a dict, or a list of them; default: a few deterministic random points)."""
+        if at is not None:
+            at = [_complete_point(self.inputs, point)
+                  for point in ([at] if isinstance(at, dict) else at)]
         return check_gradient(self, at, tol)
 
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
