@@ -148,6 +148,13 @@ def test_an_error_in_the_backward_pass_names_the_gradient_line():
                                  "in f(x, y) = sqrt(x) * y")
 
 
+def test_an_error_on_a_line_that_cannot_fail_on_floats_passes_through_unchanged():
+    # a float product never raises; a Python int too large for a float does
+    compiled = flatgrad.compile("log(x) * y")
+    with pytest.raises(OverflowError, match="^int too large to convert to float$"):
+        compiled(2.0, 10 ** 400)
+
+
 def test_a_staged_program_is_quoted_statement_by_statement():
     compiled = flatgrad.compile("a = log(x)\nb = a * y\nb + 1")
     with pytest.raises(ValueError) as caught:
