@@ -110,6 +110,7 @@ def module_source(plan: Plan, with_values: bool = False) -> str:
                                         lambda code: rename_globals(code, mapping))
     context["guard_function"] = bool(first)
     context["guard_gradient"] = bool(first or second)
+    context["function_indent"] = " " * (8 if context["guard_function"] else 4)
     context["body_indent"] = " " * (8 if context["guard_gradient"] else 4)
     source = environment().get_template("module.py.j2").render(context)
     if not context["guard_gradient"]:
