@@ -7,6 +7,10 @@ from the graph and the gate table's forward forms, never from the user's text.
 The verdict rests on the symbolic derivative, which is exact; the central
 difference is shown beside it because it is the check students know, and it
 decides only where SymPy has no finite value.
+
+At a kink (relu or abs at 0, max at a tie) the derivative does not exist and
+any value between the two one-sided derivatives is a valid subgradient: there
+the generated value is checked against that interval instead.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ DEFAULT_TOLERANCE = 1e-6
 # ~1e-16 where the exact derivative cancels to 0.
 ZERO = 1e-8
 POINTS = 3
+# One-sided differences further apart than this (relative) mark a kink.
+KINK = 1e-4
 SEED = 0
 
 
@@ -36,6 +42,7 @@ class Row:
     symbolic: float
     error: float             # relative error of `generated` against the verdict's oracle
     numeric_error: float     # relative error of `generated` against `numeric`
+    kink: tuple[float, float] | None = None   # one-sided derivatives, at a kink
 
 
 @dataclass
@@ -68,6 +75,12 @@ class Report:
                            for i, (c, w) in enumerate(zip(r, widths))).rstrip()
                  for r in [head] + body]
         lines.insert(1, "  ".join("-" * w for w in widths))
+        for row in self.rows:
+            if row.kink:
+                left, right = row.kink
+                lines.append(f"note: at {_point_text(row.point)} {row.input} sits on a kink: "
+                             f"the one-sided derivatives are {left:.6g} and {right:.6g}, and "
+                             "any value between them is a valid subgradient")
         verdict = "ok" if self.ok else "FAILED"
         lines.append(f"{verdict}: largest relative error {self.worst:.2e} "
                      f"(tolerance {self.tolerance:g}) for {abbreviate(self.formula)}")
@@ -115,15 +128,56 @@ def check(compiled, at=None, tol: float = DEFAULT_TOLERANCE, points: int = POINT
         except (ArithmeticError, ValueError) as err:
             raise FlatgradError(f"cannot check at {_point_text(point)}: {err}") from None
         subs = {symbols[name]: value for name, value in point.items()}
+        kinked = _on_a_kink(expr, subs)
         for name, generated in zip(compiled.wrt, grads):
             numeric = _central_difference(compiled.function, point, name)
             symbolic = _evaluate(derivatives[name], subs)
             numeric_error = relative_error(generated, numeric)
             error = relative_error(generated, symbolic) if math.isfinite(symbolic) \
                 else numeric_error
+            sides = _one_sided(compiled.function, point, name) \
+                if kinked or not math.isfinite(symbolic) else None
+            if sides and relative_error(*sides) > KINK:
+                error = _outside(generated, *sides)
+            else:
+                sides = None
             report.rows.append(Row(point, name, generated, numeric, symbolic, error,
-                                   numeric_error))
+                                   numeric_error, sides))
     return report
+
+
+def _on_a_kink(expr, subs) -> bool:
+    """Whether some max, min or abs in the formula is exactly at its kink."""
+    import sympy
+    for atom in expr.atoms(sympy.Max, sympy.Min, sympy.Abs):
+        values = [_evaluate(arg, subs) for arg in atom.args]
+        if isinstance(atom, sympy.Abs) and values[0] == 0:
+            return True
+        if len(set(values)) < len(values):
+            return True
+    return False
+
+
+def _one_sided(function, point, name) -> tuple[float, float]:
+    x = point[name]
+    h = 1e-7 * max(1.0, abs(x))
+    here = function(**point)
+    try:
+        left = (here - function(**{**point, name: x - h})) / h
+        right = (function(**{**point, name: x + h}) - here) / h
+    except (ArithmeticError, ValueError):
+        return (math.nan, math.nan)
+    return (left, right)
+
+
+def _outside(value: float, left: float, right: float) -> float:
+    """0 inside [left, right] (allowing the differences' own error), else the relative
+    error to the nearer end."""
+    low, high = min(left, right), max(left, right)
+    slack = KINK * max(abs(low), abs(high))
+    if low - slack <= value <= high + slack:
+        return 0.0
+    return min(relative_error(value, low), relative_error(value, high))
 
 
 def _central_difference(function, point: dict[str, float], name: str) -> float:

@@ -129,3 +129,24 @@ def test_every_callable_gate_has_a_sympy_form_that_matches_its_float_form():
                                             (math.inf, 1.0, math.inf)])
 def test_relative_error(a, b, expected):
     assert relative_error(a, b) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("formula, at, sides", [
+    ("relu(x)", "x=0", "0 and 1"),
+    ("abs(x) * 3", "x=0", "-3 and 3"),
+    ("max(x, y) + x*y", "x=1,y=1", "1 and 2"),
+    ("hypot(x, y)", "x=0,y=0", "-1 and 1"),    # no finite symbolic derivative there
+])
+def test_at_a_kink_any_subgradient_passes(formula, at, sides, capsys):
+    assert cli.main(["check", formula, "--at", at]) == 0
+    out = capsys.readouterr().out
+    assert f"sits on a kink: the one-sided derivatives are {sides}" in out
+
+
+def test_at_a_kink_a_value_outside_the_one_sided_derivatives_fails(monkeypatch):
+    wrong = dataclasses.replace(gates.GATES["relu"], local=("2.0 if {a} >= 0.0 else 0.0",))
+    monkeypatch.setitem(gates.GATES, "relu", wrong)
+    report = flatgrad.check("relu(x)", at={"x": 0.0})
+    assert not report.ok
+    assert report.rows[0].kink == pytest.approx((0.0, 1.0))
+    assert report.rows[0].error == pytest.approx(0.5)
