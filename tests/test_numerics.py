@@ -206,3 +206,24 @@ def test_the_guarded_body_passes_ruff(tmp_path):
                            "E,F,W", "--ignore", "E501", str(path)], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("formula, options", [
+    ("(x+σ(y))/(σ(x)+(x+y)²)", {}),
+    ("(x+σ(y))/(σ(x)+(x+y)²)", {"profile": "teach"}),
+    ("a = log(x)/y; b = sqrt(a)*asin(y/3); b**x + hypot(a, b)", {}),
+    ("a = log(x)/y; b = sqrt(a)*asin(y/3); b**x + hypot(a, b)", {"gates": "primitive"}),
+])
+@pytest.mark.parametrize("annotated", [False, True])
+def test_every_table_entry_points_at_its_own_line(formula, options, annotated):
+    compiled = flatgrad.compile(formula, **options)
+    # `--at` adds the value of every line as a comment: the table must follow
+    source = compiled.source_at(x=1.5, y=0.5) if annotated else compiled.source
+    namespace: dict = {}
+    exec(compile(source, "<module>", "exec"), namespace)  # flatgrad's own output
+    lines = source.splitlines()
+    assert namespace["STAGES"]
+    for number, (what, where) in namespace["STAGES"].items():
+        code = where.removeprefix("the gradient line ").split(", backprop")[0]
+        code = code.split(") ", 1)[1] if code.startswith("stage (") else code
+        assert lines[number - 1].split("  #")[0].strip() == code, (number, where)
