@@ -10,6 +10,8 @@ from pathlib import Path
 
 from . import graph as graph_stage
 from . import plan as plan_stage
+from .check import DEFAULT_TOLERANCE, Report
+from .check import check as check_gradient
 from .errors import FlatgradError
 from .parse import parse
 from .render import module_source
@@ -59,16 +61,24 @@ class Compiled:
         from .render import formula
         return formula(self.plan)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, /, *args, **kwargs):
         return self.function(*args, **kwargs)
 
-    def grad(self, *args, **kwargs):
+    def grad(self, /, *args, **kwargs):
         return self.value_and_grad(*args, **kwargs)[1]
 
-    def source_at(self, **point) -> str:
+    def source_at(self, /, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""
         plan_stage.evaluate(self.plan, complete_point(self.inputs, point))
         return module_source(self.plan, with_values=True)
+
+    def check(self, at=None, tol: float = DEFAULT_TOLERANCE) -> Report:
+        """Compare the gradient with central differences and SymPy's derivative at `at`
+        (a dict, or a list of them; default: a few deterministic random points)."""
+        if at is not None:
+            at = [complete_point(self.inputs, point)
+                  for point in ([at] if isinstance(at, dict) else at)]
+        return check_gradient(self, at, tol)
 
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
         """Write the module to `path`, whole or not at all."""
@@ -99,6 +109,12 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
         return compile_arrays(expr, shapes, wrt, inputs, names, grad_prefix, name, profile,
                               gates)
     return Compiled(build_plan(expr, wrt, inputs, names, grad_prefix, name, profile, gates))
+
+
+def check(expr, at=None, tol: float = DEFAULT_TOLERANCE, **options) -> Report:
+    """Compile `expr` (or take a Compiled) and check its gradient; see Compiled.check."""
+    compiled = expr if isinstance(expr, Compiled) else compile(expr, **options)
+    return compiled.check(at, tol)
 
 
 def build_plan(expr, wrt=None, inputs=None, names="cs231n", grad_prefix="d", name="f",

@@ -7,6 +7,7 @@ import sys
 from . import __version__
 from .api import compile as compile_formula
 from .api import complete_point, parse_point, write_module
+from .check import DEFAULT_TOLERANCE
 from .errors import FlatgradError
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
@@ -14,6 +15,7 @@ from .render import format_value
 from .shapes import parse_option
 
 EXIT_BAD_INPUT = 2
+EXIT_GRADIENT_MISMATCH = 1
 
 
 def _read_expression(args) -> str:
@@ -81,12 +83,23 @@ def cmd_eval(args) -> int:
         raise FlatgradError("eval needs a point: --at " + ",".join(f"{n}=..." for n in
                                                                    compiled.inputs))
     point = complete_point(compiled.inputs, parse_point(args.at or ""))
-    value, grads = compiled.value_and_grad(**point)
+    try:
+        value, grads = compiled.value_and_grad(**point)
+    except (ArithmeticError, ValueError) as err:  # the point is outside the domain
+        raise FlatgradError(str(err)) from None
     print(f"{compiled.graph.nodes[compiled.graph.output].name} = {format_value(value)}")
     for name, grad in zip(compiled.wrt, grads):
         print(f"d{compiled.graph.nodes[compiled.graph.output].name}/d{name} = "
               f"{format_value(grad)}")
     return 0
+
+
+def cmd_check(args) -> int:
+    compiled = _compile(args)
+    points = [parse_point(text) for text in args.at] if args.at else None
+    report = compiled.check(points, args.tol)
+    print(report.table())
+    return 0 if report.ok else EXIT_GRADIENT_MISMATCH
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_formula_options(eval_parser)
     eval_parser.add_argument("--at", help="the point, e.g. x=3,y=-4")
     eval_parser.set_defaults(run=cmd_eval)
+
+    check_parser = commands.add_parser(
+        "check", help="compare the gradient with central differences and SymPy")
+    _add_formula_options(check_parser)
+    check_parser.add_argument("--at", action="append",
+                              help="a point, e.g. x=3,y=-4 (repeat for more; default: a few "
+                                   "deterministic random points)")
+    check_parser.add_argument("--tol", type=float, default=DEFAULT_TOLERANCE,
+                              help="largest relative error that passes (default %(default)g)")
+    check_parser.set_defaults(run=cmd_check)
     return parser
 
 

@@ -13,6 +13,7 @@ import keyword
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import gates as gate_table
 from .errors import FlatgradError
@@ -20,6 +21,7 @@ from .gates import GATES, Gate
 from .parse import Apply, Name, Num, Program, Token
 
 MAX_NAME_LENGTH = 10
+MAX_FOLDED_TEXT = 40
 LEVELS = ("staged", "primitive")
 NAMINGS = ("cs231n", "numbered")
 
@@ -55,7 +57,12 @@ class Graph:
         return [n for n in self.nodes if n.kind == "stage"]
 
     def input_node(self, name: str) -> Node:
-        return next(n for n in self.nodes if n.kind == "input" and n.name == name)
+        return self._inputs_by_name[name]
+
+    @cached_property
+    def _inputs_by_name(self) -> dict[str, Node]:
+        # an input's name is its label from the start, so this never goes stale
+        return {n.label: n for n in self.nodes if n.kind == "input"}
 
     def operand_text(self, index: int) -> str:
         node = self.nodes[index]
@@ -158,6 +165,9 @@ class Stager:
         if not math.isfinite(value):
             raise self.program.error("this constant is not a finite number", token)
         text = gate.forward_code([_paren(self.nodes[a].text) for a in args])
+        if len(text) > MAX_FOLDED_TEXT:
+            # 1**1**1... three thousand deep reads (and compiles) better as its value
+            text = _number_text(value)
         return self.const(value, text)
 
     def statement(self, statement) -> int:
@@ -296,7 +306,7 @@ RESERVED = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
 def _name(graph: Graph, naming: str) -> None:
     """Give every node a Python name that collides with nothing else in the module."""
     user = set(graph.inputs) | {n.label for n in graph.nodes if n.label}
-    taken = RESERVED | user | {graph.function, graph.function + "_and_grad"}
+    taken = _Taken(RESERVED | user | {graph.function, graph.function + "_and_grad"})
     for name in gate_table.GLOBAL_NAMES:
         graph.globals[name] = _fresh(name, taken)
         taken.add(graph.globals[name])
@@ -346,13 +356,23 @@ def _const_word(node: Node) -> str:
     return node.text if node.text.isdigit() else "c"
 
 
-def _fresh(candidate: str, taken: set[str]) -> str:
+class _Taken(set):
+    """The names in use, remembering the last number `_fresh` gave each stem, so
+    that 5,000 stages named total, total2, total3 ... take linear time."""
+
+    def __init__(self, names=()):
+        super().__init__(names)
+        self.last: dict[str, int] = {}
+
+
+def _fresh(candidate: str, taken: _Taken) -> str:
     if candidate not in taken:
         return candidate
     joiner = "_" if candidate[-1].isdigit() else ""
-    k = 2
+    k = taken.last.get(candidate, 1) + 1
     while f"{candidate}{joiner}{k}" in taken:
         k += 1
+    taken.last[candidate] = k
     return f"{candidate}{joiner}{k}"
 
 

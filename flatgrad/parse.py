@@ -397,10 +397,13 @@ def pretty(program: Program) -> str:
 
 def pretty_statements(program: Program) -> list[str]:
     """The program in canonical spelling, a string per statement, rebuilt from its
-    tokens (so it never carries anything the tokenizer did not accept)."""
+    tokens (so it never carries anything the tokenizer did not accept).
+
+    Pieces are nested tuples joined once at the end: gluing strings at every
+    operator would copy a 5,000-term sum 5,000 times."""
     parts = []
     for statement in program.statements:
-        stack: list[tuple[str, int]] = []
+        stack: list[tuple[object, int]] = []
         for item in statement.postfix:
             if isinstance(item, Num):
                 stack.append((item.text, _ATOM))
@@ -412,24 +415,36 @@ def pretty_statements(program: Program) -> list[str]:
                 del stack[-2:]
                 right_assoc = symbol == "**"
                 if lp < prec or (right_assoc and lp == prec) or (symbol == "**" and lp == 3):
-                    left = f"({left})"
+                    left = ("(", left, ")")
                 if rp < prec or (not right_assoc and rp == prec):
-                    right = f"({right})"
+                    right = ("(", right, ")")
                 glue = "**" if symbol == "**" else f" {symbol} "
-                stack.append((f"{left}{glue}{right}", prec))
+                stack.append(((left, glue, right), prec))
             elif item.operator and item.token.text == TRANSPOSE:
                 operand, prec = stack.pop()
-                stack.append((f"{operand}.T" if prec == _ATOM else f"({operand}).T", _ATOM))
+                stack.append(((operand, ".T") if prec == _ATOM else ("(", operand, ").T"), _ATOM))
             elif item.operator:  # neg
                 operand, prec = stack.pop()
-                stack.append((f"-({operand})" if prec < 3 else f"-{operand}", 3))
+                stack.append((("-(", operand, ")") if prec < 3 else ("-", operand), 3))
             elif item.func == "sqrt" and item.token.text == "√":
                 operand, prec = stack.pop()
-                stack.append((f"√({operand})" if prec < 3 else f"√{operand}", 3))
+                stack.append((("√(", operand, ")") if prec < 3 else ("√", operand), 3))
             else:
-                args = [text for text, _ in stack[len(stack) - item.nargs:]]
+                args = [piece for piece, _ in stack[len(stack) - item.nargs:]]
                 del stack[len(stack) - item.nargs:]
-                stack.append((f"{item.func}({', '.join(args)})", _ATOM))
-        text = stack[-1][0]
+                separated = [p for arg in args for p in (", ", arg)][1:]
+                stack.append(((item.func, "(", *separated, ")"), _ATOM))
+        text = _flatten(stack[-1][0])
         parts.append(f"{statement.target.text} = {text}" if statement.target else text)
     return parts
+
+
+def _flatten(pieces) -> str:
+    out, todo = [], [pieces]
+    while todo:  # iterative: a formula may nest thousands deep
+        piece = todo.pop()
+        if isinstance(piece, str):
+            out.append(piece)
+        else:
+            todo.extend(reversed(piece))
+    return "".join(out)
