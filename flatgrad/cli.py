@@ -1,4 +1,4 @@
-"""The `flatgrad` command line: compile and eval."""
+"""The `flatgrad` command line: compile, eval, handout and diagram."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import sys
 from . import __version__
 from .api import compile as compile_formula
 from .api import parse_point, write_module
+from .documents import add_diagram_options, add_handout_options, write_diagram, write_handout
 from .errors import FlatgradError
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
@@ -73,6 +74,14 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_handout(args) -> int:
+    return write_handout(_compile(args), args)
+
+
+def cmd_diagram(args) -> int:
+    return write_diagram(_compile(args), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flatgrad", description="Compile a formula into flat reverse-mode gradient code.")
@@ -91,6 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_formula_options(eval_parser)
     eval_parser.add_argument("--at", help="the point, e.g. x=3,y=-4")
     eval_parser.set_defaults(run=cmd_eval)
+
+    handout_parser = commands.add_parser(
+        "handout", help="write a teaching handout (HTML or Markdown) or a worksheet")
+    _add_formula_options(handout_parser)
+    add_handout_options(handout_parser)
+    handout_parser.set_defaults(run=cmd_handout, profile="teach")
+
+    diagram_parser = commands.add_parser("diagram", help="draw the circuit (DOT, SVG or PNG)")
+    _add_formula_options(diagram_parser)
+    add_diagram_options(diagram_parser)
+    diagram_parser.set_defaults(run=cmd_diagram)
     return parser
 
 

@@ -17,6 +17,7 @@ import subprocess
 
 from . import __version__
 from .graph import Graph, Node
+from .output import MARK, mark_png
 from .plan import Plan, evaluate
 from .render import environment, formula
 from .typeset import BINARY, TEXT, typeset
@@ -115,7 +116,10 @@ def render(dot_text: str, fmt: str) -> bytes:
                           capture_output=True, timeout=120)
     if done.returncode != 0:
         raise OSError(f"Graphviz `dot` failed: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout
+    if fmt == "png":
+        return mark_png(done.stdout)
+    declaration, _, rest = done.stdout.partition(b"\n")
+    return declaration + b"\n<!-- " + MARK + b" -->\n" + rest
 
 
 def inline_svg(dot_text: str) -> str:

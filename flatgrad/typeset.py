@@ -60,6 +60,10 @@ class MathML:
     def paren(self, inner):
         return self.row([self.op("("), inner, self.op(")")])
 
+    def call_paren(self, inner):
+        # a function's parentheses keep their size, as in print
+        return self.row(['<mo stretchy="false">(</mo>', inner, '<mo stretchy="false">)</mo>'])
+
     def bars(self, inner):
         return self.row(["<mo>|</mo>", inner, "<mo>|</mo>"])
 
@@ -107,6 +111,9 @@ class LaTeX:
     def paren(self, inner):
         return r"\left(" + inner + r"\right)"
 
+    def call_paren(self, inner):
+        return "(" + inner + ")"
+
     def bars(self, inner):
         return r"\left\lvert " + inner + r" \right\rvert"
 
@@ -151,6 +158,9 @@ class Text:
         return "".join(parts)
 
     def paren(self, inner):
+        return f"({inner})"
+
+    def call_paren(self, inner):
         return f"({inner})"
 
     def bars(self, inner):
@@ -319,4 +329,4 @@ class _Printer:
                 shown.append(out.op(","))
             shown.append(self.show(arg)[0])
         return out.row([out.function(_SYMBOLS.get(name, name)),
-                        out.paren(out.row(shown))]), ATOM
+                        out.call_paren(out.row(shown))]), ATOM
