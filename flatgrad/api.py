@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from . import graph as graph_stage
+from . import notebook
 from . import plan as plan_stage
 from .errors import FlatgradError
 from .parse import parse
@@ -72,6 +73,12 @@ class Compiled:
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
         """Write the module to `path`, whole or not at all."""
         return write_module(path, source or self.source, force)
+
+    def _repr_html_(self) -> str:
+        return notebook.as_html(self.plan, self.source)
+
+    def _repr_markdown_(self) -> str:
+        return notebook.as_markdown(self.plan, self.source)
 
     def __repr__(self) -> str:
         return f"<flatgrad.Compiled {self.name}({', '.join(self.inputs)}) = {self.formula}>"
