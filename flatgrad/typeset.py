@@ -58,7 +58,10 @@ class MathML:
         return "<mrow>" + "".join(parts) + "</mrow>"
 
     def paren(self, inner):
-        return self.row([self.op("("), inner, self.op(")")])
+        # parentheses grow only around a fraction; elsewhere they keep their print size
+        stretchy = "true" if "<mfrac>" in inner else "false"
+        return self.row([f'<mo stretchy="{stretchy}">(</mo>', inner,
+                         f'<mo stretchy="{stretchy}">)</mo>'])
 
     def call_paren(self, inner):
         # a function's parentheses keep their size, as in print
