@@ -61,7 +61,6 @@ class Lesson:
     output: tuple[str, float]
     gradients: list[tuple[str, str, float]]   # (input, gradient name, value)
     patterns: list[Pattern] = field(default_factory=list)
-    values: dict[str, float] = field(default_factory=dict)
 
 
 def build(plan: Plan, point: dict[str, float]) -> Lesson:
@@ -93,7 +92,7 @@ def build(plan: Plan, point: dict[str, float]) -> Lesson:
                                     upstream_value, line.value, reason))
     gradients = [(name, grad, values[grad]) for name, grad in zip(plan.wrt, plan.grads)]
     return Lesson(plan, dict(point), function, statements, forward, backward,
-                  (output.name, values[output.name]), gradients, _patterns(plan), values)
+                  (output.name, values[output.name]), gradients, _patterns(plan))
 
 
 def _patterns(plan: Plan) -> list[Pattern]:
