@@ -65,6 +65,8 @@ def write_handout(compiled: Compiled, args) -> int:
         if key_path is None:
             raise FlatgradError("a worksheet needs somewhere to put its answer key: "
                                 "-o FILE (the key goes beside it) or --key FILE")
+        if _is_file(args.output) and Path(key_path).resolve() == Path(args.output).resolve():
+            raise FlatgradError("the answer key cannot go in the worksheet's own file")
         targets[Path(key_path)] = handout.render_key(sheet, fmt)
     image = None
     if fmt == "markdown" and _is_file(args.output) and diagram.available():

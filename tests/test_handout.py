@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -251,3 +252,12 @@ def test_handout_renders_in_a_headless_browser(tmp_path):
     text = html.unescape(re.sub(r"<[^>]+>", "", dom))
     for name, value in eval_numbers(REFERENCE, REFERENCE_POINT).items():
         assert f"{name} = {value}" in text
+
+
+def test_without_graphviz_the_handout_shows_the_dot_text(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))
+    done = run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, env=env)
+    assert "apt-get install graphviz" in done.stderr
+    assert "<svg" not in done.stdout
+    assert "digraph" in done.stdout and "Install Graphviz" in done.stdout
+    assert "f = 1.54564" in done.stdout
