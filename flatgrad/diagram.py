@@ -18,7 +18,8 @@ import subprocess
 from . import __version__
 from .graph import Graph, Node
 from .output import MARK, mark_png
-from .plan import Plan, evaluate
+from .lesson import evaluate_at
+from .plan import Plan
 from .render import environment, formula
 from .typeset import BINARY, TEXT, typeset
 
@@ -40,7 +41,7 @@ def dot_source(plan: Plan, point: dict[str, float] | None = None, digits: int = 
     """The DOT text of the circuit; with `point`, the edges carry values and gradients
     (either can be left out, as a worksheet does)."""
     graph = plan.graph
-    known: dict[str, float] = evaluate(plan, point) if point is not None else {}
+    known: dict[str, float] = evaluate_at(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
               if line.stage >= 0}
 

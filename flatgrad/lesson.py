@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import gates as gate_table
+from .errors import FlatgradError
 from .plan import Plan, evaluate
 from .typeset import program_code
 
@@ -63,9 +64,18 @@ class Lesson:
     patterns: list[Pattern] = field(default_factory=list)
 
 
+def evaluate_at(plan: Plan, point: dict[str, float]) -> dict[str, float]:
+    """`plan.evaluate`, with a clear error where the formula is undefined."""
+    try:
+        return evaluate(plan, point)
+    except (ValueError, ZeroDivisionError, OverflowError) as err:
+        where = ", ".join(f"{name}={value:g}" for name, value in point.items())
+        raise FlatgradError(f"the formula cannot be evaluated at {where}: {err}") from None
+
+
 def build(plan: Plan, point: dict[str, float]) -> Lesson:
     graph = plan.graph
-    values = evaluate(plan, point)
+    values = evaluate_at(plan, point)
     output = graph.nodes[graph.output]
     function = f"{output.name}({', '.join(graph.inputs)})"
 

@@ -261,3 +261,13 @@ def test_without_graphviz_the_handout_shows_the_dot_text(tmp_path):
     assert "<svg" not in done.stdout
     assert "digraph" in done.stdout and "Install Graphviz" in done.stdout
     assert "f = 1.54564" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["handout", "diagram"])
+def test_a_point_where_the_formula_is_undefined_is_a_clear_error(command, tmp_path):
+    target = tmp_path / ("out.html" if command == "handout" else "out.dot")
+    done = run_cli(command, "acosh(x) + 1/y", "--at", "x=0.5,y=1", "-o", str(target),
+                   check=False)
+    assert done.returncode == 2
+    assert "cannot be evaluated at x=0.5, y=1: math domain error" in done.stderr
+    assert "Traceback" not in done.stderr and not target.exists()
