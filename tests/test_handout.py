@@ -3,6 +3,7 @@ rendered by a real browser."""
 from __future__ import annotations
 
 import html
+import json
 import math
 import os
 import re
@@ -229,21 +230,49 @@ def test_notebook_display_shows_code_and_circuit(monkeypatch):
     assert compiled._repr_markdown_() == "```python\n" + compiled.source + "```\n"
 
 
+# Appended to a copy of the page: measures what the browser laid out and writes
+# it into the DOM, where --dump-dom shows it.
+LAYOUT_PROBE = """<script>
+const box = el => el.getBoundingClientRect();
+const maths = [...document.querySelectorAll("math")];
+const fraction = document.querySelector("#expression mfrac");
+const line = parseFloat(getComputedStyle(document.body).fontSize);
+const svg = document.querySelector("figure svg");
+const report = {
+  tables: [...document.querySelectorAll("table")].map(t => [t.rows.length, box(t).height]),
+  maths: maths.length,
+  mathml: maths.every(m => m instanceof MathMLElement && box(m).width > 0),
+  fraction_height_in_lines: box(fraction).height / line,
+  svg: svg ? [box(svg).width, box(svg).height] : null,
+  value_colour: getComputedStyle(document.querySelector("td.value")).color,
+  gradient_colour: getComputedStyle(document.querySelector("td.gradient")).color,
+};
+const out = document.createElement("pre");
+out.id = "layout";
+out.textContent = JSON.stringify(report);
+document.body.appendChild(out);
+</script>"""
+
+
+def chromium(tmp_path, *args) -> subprocess.CompletedProcess:
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    return subprocess.run(flags + list(args), capture_output=True, text=True, timeout=120,
+                          check=True)
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
                                             "(apt-get install chromium); CI installs it")
 def test_handout_renders_in_a_headless_browser(tmp_path):
     page = tmp_path / "staged.html"
     run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "-o", str(page))
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
     shot = tmp_path / "staged.png"
-    subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1100,3600",
-                            page.as_uri()], capture_output=True, timeout=120, check=True)
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1100,3600", page.as_uri())
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 50_000
-    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+
+    dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
     assert dom.count("<table") == 2
     assert len(re.findall(r"<tr[ >]", dom)) == 2 + 8 + 12
     assert dom.count("<math") >= 7 and "<mfrac>" in dom
@@ -252,6 +281,21 @@ def test_handout_renders_in_a_headless_browser(tmp_path):
     text = html.unescape(re.sub(r"<[^>]+>", "", dom))
     for name, value in eval_numbers(REFERENCE, REFERENCE_POINT).items():
         assert f"{name} = {value}" in text
+
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    dom = chromium(tmp_path, "--dump-dom", probed.as_uri()).stdout
+    layout = json.loads(html.unescape(re.search(r'<pre id="layout">(.*?)</pre>', dom).group(1)))
+    assert [rows for rows, height in layout["tables"]] == [9, 13]
+    assert all(height > 100 for rows, height in layout["tables"])
+    assert layout["maths"] >= 7 and layout["mathml"]
+    # the formula's fraction is typeset as a stacked fraction, not a line of text
+    assert layout["fraction_height_in_lines"] > 2
+    if diagram.available():
+        width, height = layout["svg"]
+        assert width > 500 and height > 100
+    assert layout["value_colour"] == "rgb(46, 125, 50)"       # green values
+    assert layout["gradient_colour"] == "rgb(198, 40, 40)"    # red gradients
 
 
 def test_without_graphviz_the_handout_shows_the_dot_text(tmp_path):
