@@ -315,3 +315,22 @@ def test_a_point_where_the_formula_is_undefined_is_a_clear_error(command, tmp_pa
     assert done.returncode == 2
     assert "cannot be evaluated at x=0.5, y=1: math domain error" in done.stderr
     assert "Traceback" not in done.stderr and not target.exists()
+
+
+@pytest.mark.parametrize("expr", [REFERENCE, "√(x*y) + abs(x - 2*y)/3 - x⁻¹",
+                                  "max(x, y, 0.5) * exp(-x) + pi*atan2(y, x)", NEURON])
+def test_the_typeset_formula_is_the_compiled_formula(expr):
+    # the formula a handout typesets, rebuilt from the program, evaluates to what
+    # the compiled function returns (it is flatgrad's own text, built from the table)
+    compiled = flatgrad.compile(expr)
+    namespace = {"math": math, "sigmoid": lambda z: 1 / (1 + math.exp(-z)),
+                 "sqrt": math.sqrt, "abs": abs, "max": max, "exp": math.exp,
+                 "atan2": math.atan2}
+    for point in ({n: 0.3 + 0.2 * i for i, n in enumerate(compiled.inputs)},
+                  {n: 1.7 - 0.4 * i for i, n in enumerate(compiled.inputs)}):
+        names = dict(namespace, **point)
+        for target, code in program_code(parse(expr)):
+            value = eval(code, names)
+            if target:
+                names[target] = value
+        assert value == pytest.approx(compiled(**point), rel=1e-12)

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flatgrad import handout, lesson, worksheet
 from flatgrad.api import build_plan
@@ -131,3 +133,17 @@ def test_key_and_worksheet_render_directly():
     page = handout.render(taught, "html", sheet)
     assert page.count('<span class="blank"></span>') >= len(sheet.answers)
     assert handout.render_key(sheet, "markdown").count("\n| (") == len(sheet.answers)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), count=st.integers(1, 14),
+       expr=st.sampled_from([REFERENCE, NEURON, "x*x*y + max(x, y)"]))
+def test_every_line_exactly_once_for_any_seed_and_count(seed, count, expr):
+    plan = build_plan(expr, profile="teach")
+    point = {name: 0.5 + i for i, name in enumerate(plan.graph.inputs)}
+    sheet = worksheet.make(lesson.build(plan, point), count=count, seed=seed)
+    lines = Counter(backward_texts(plan))
+    shown = code_spans(handout.render(sheet.lesson, "markdown", sheet))
+    keyed = code_spans(handout.render_key(sheet, "markdown"))
+    assert Counter(s for s in shown + keyed if s in lines) == lines
+    assert len([s for s in keyed if s in lines]) == min(count, len(plan.backward_lines))
