@@ -69,14 +69,12 @@ def write_handout(compiled: Compiled, args) -> int:
             raise FlatgradError("the answer key cannot go in the worksheet's own file")
         targets[Path(key_path)] = handout.render_key(sheet, fmt)
     image = None
-    if fmt == "markdown" and _is_file(args.output) and diagram.available():
+    drawn = diagram.legible(compiled.plan)
+    if drawn and fmt == "markdown" and _is_file(args.output) and diagram.available():
         image_path = Path(_beside(args.output, "", ".svg"))
-        dot_text = diagram.dot_source(compiled.plan, point, values=not (sheet and
-                                                                        sheet.hides_values),
-                                      gradients=sheet is None)
-        targets[image_path] = diagram.render(dot_text, "svg")
+        targets[image_path] = diagram.render(handout.circuit_dot(taught, sheet), "svg")
         image = image_path.name
-    elif not diagram.available():
+    elif drawn and not diagram.available():
         print("flatgrad: note: " + diagram.INSTALL_HINT + "; the handout shows the DOT text "
               "instead of the circuit", file=sys.stderr)
     document = handout.render(taught, fmt, sheet, image)

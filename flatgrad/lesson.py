@@ -7,12 +7,14 @@ HTML or Markdown, worksheet.py blanks parts of it. Every number comes from
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from . import gates as gate_table
 from .errors import FlatgradError
 from .plan import Plan, evaluate
-from .typeset import program_code
+from .parse import pretty_statements
+from .typeset import program_trees
 
 
 @dataclass
@@ -45,6 +47,13 @@ class BackwardRow:
 
 
 @dataclass
+class Statement:
+    lhs: str              # a stage's name, or f(x, y) for the output
+    tree: ast.expr        # the right-hand side, to typeset
+    text: str             # and as the formula is written, for where math will not do
+
+
+@dataclass
 class Pattern:
     kind: str
     notes: list[str]
@@ -56,7 +65,7 @@ class Lesson:
     plan: Plan
     point: dict[str, float]
     function: str                          # f(x, y)
-    statements: list[tuple[str, str]]      # (left-hand side, Python expression)
+    statements: list[Statement]
     forward: list[ForwardRow]
     backward: list[BackwardRow]
     output: tuple[str, float]
@@ -80,10 +89,11 @@ def build(plan: Plan, point: dict[str, float]) -> Lesson:
     function = f"{output.name}({', '.join(graph.inputs)})"
 
     statements = []
-    for target, code in program_code(graph.program):
-        statements.append((target or function, code))
-    if statements[-1][0] != function:
-        statements[-1] = (function, statements[-1][1])
+    texts = pretty_statements(graph.program)
+    for (target, tree), text in zip(program_trees(graph.program), texts):
+        statements.append(Statement(target or function, tree,
+                                    text.split(" = ", 1)[1] if target else text))
+    statements[-1].lhs = function
 
     forward = [ForwardRow(line.ref, line.target, line.code, graph.nodes[line.node].gate.name,
                           line.value) for line in plan.forward]

@@ -16,6 +16,8 @@ import unicodedata
 from . import gates as gate_table
 from .parse import Apply, Name, Num, Program
 
+# Formulas nested deeper than this are shown as code, not typeset.
+MAX_DEPTH = 150
 # How tightly each kind of expression binds, loosest first.
 CONDITION, COMPARE, SUM, PRODUCT, NEGATION, POWER, ATOM = range(7)
 
@@ -190,48 +192,68 @@ class Text:
 MATHML, LATEX, TEXT = MathML(), LaTeX(), Text()
 
 
-def typeset(code: str, backend=MATHML, names: dict[str, str] | None = None) -> str:
-    """Typeset one Python expression written by flatgrad; `names` renames identifiers."""
-    tree = ast.parse(code, mode="eval").body
+def typeset(expr: str | ast.expr, backend=MATHML, names: dict[str, str] | None = None) -> str:
+    """Typeset one Python expression written by flatgrad (as text or as a tree);
+    `names` renames identifiers."""
+    tree = ast.parse(expr, mode="eval").body if isinstance(expr, str) else expr
     return backend.wrap(_Printer(backend, names or {}).show(tree)[0])
 
 
-def equation(lhs: str, code: str, backend=MATHML) -> str:
-    """`lhs = code`, typeset (lhs is an identifier or a call such as f(x, y))."""
+def equation(lhs: str, expr: ast.expr, backend=MATHML) -> str:
+    """`lhs = expr`, typeset (lhs is an identifier or a call such as f(x, y))."""
     printer = _Printer(backend, {})
     left = printer.show(ast.parse(lhs, mode="eval").body)[0]
-    right = printer.show(ast.parse(code, mode="eval").body)[0]
-    return backend.wrap(backend.row([left, backend.op("="), right]))
+    return backend.wrap(backend.row([left, backend.op("="), printer.show(expr)[0]]))
 
 
-def program_code(program: Program) -> list[tuple[str | None, str]]:
-    """The program's statements as (target, Python expression) pairs, each rebuilt
+def too_deep(tree: ast.expr) -> bool:
+    """Whether the tree nests deeper than the printer (which recurses) will go."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def program_trees(program: Program) -> list[tuple[str | None, ast.expr]]:
+    """The program's statements as (target, expression tree) pairs, each rebuilt
     from the parsed postfix form: operators through the gate table's forward
-    templates, called gates as calls by the gate's own name."""
+    templates, called gates as calls by the gate's own name. Built as trees, not
+    text, so a long formula never meets Python's parenthesis nesting limit."""
     statements = []
     for statement in program.statements:
-        stack: list[str] = []
+        stack: list[ast.expr] = []
         for item in statement.postfix:
             if isinstance(item, Num):
-                stack.append(item.text)
+                stack.append(ast.Constant(item.value))
             elif isinstance(item, Name):
                 constant = gate_table.CONSTANTS.get(item.name)
-                stack.append(constant[0] if constant else item.name)
+                stack.append(ast.parse(constant[0], mode="eval").body if constant
+                             else ast.Name(item.name, ast.Load()))
             else:
-                stack.append(_apply_code(item, stack))
+                args = stack[len(stack) - item.nargs:]
+                del stack[len(stack) - item.nargs:]
+                stack.append(_apply_tree(item, args))
         target = statement.target.text if statement.target is not None else None
         statements.append((target, stack[-1]))
     return statements
 
 
-def _apply_code(item: Apply, stack: list[str]) -> str:
-    args = [f"({text})" for text in stack[len(stack) - item.nargs:]]
-    del stack[len(stack) - item.nargs:]
-    if item.operator:
-        return gate_table.GATES[item.func].forward_code(args)
-    gate = gate_table.lookup(item.func)
-    name = gate.name if gate is not None else item.func
-    return f"{name}({', '.join(args)})"
+def _apply_tree(item: Apply, args: list[ast.expr]) -> ast.expr:
+    if not item.operator:
+        gate = gate_table.lookup(item.func)
+        return ast.Call(ast.Name(gate.name if gate else item.func, ast.Load()), args, [])
+    template = gate_table.GATES[item.func].forward
+    tree = ast.parse(re.sub(r"\{(a|b)\}", r"\1", template), mode="eval").body
+    operands = dict(zip("ab", args))
+
+    class Fill(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return operands.get(node.id, node)
+
+    return Fill().visit(tree)
 
 
 def _split_index(name: str) -> tuple[str, str]:

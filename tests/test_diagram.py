@@ -191,3 +191,10 @@ def test_values_match_the_gate_formulas():
     assert [e for e in edges if e["head"] == "f"][0]["value"] == pytest.approx(sig, rel=1e-13)
     assert re.search(r"0\.19661193324148", diagram.dot_source(build_plan(NEURON),
                                                                NEURON_VALUES, digits=14))
+
+
+@needs_graphviz
+def test_a_layout_that_takes_too_long_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(diagram, "LAYOUT_SECONDS", 1e-6)
+    with pytest.raises(OSError, match="write its DOT text with -o FILE.dot"):
+        diagram.render(diagram.dot_source(build_plan(REFERENCE)), "svg")

@@ -2,6 +2,7 @@
 rendered by a real browser."""
 from __future__ import annotations
 
+import ast
 import html
 import json
 import math
@@ -17,7 +18,7 @@ import flatgrad
 from flatgrad import diagram, gates, handout, lesson
 from flatgrad.api import build_plan
 from flatgrad.render import format_value
-from flatgrad.typeset import LATEX, MATHML, TEXT, program_code, typeset
+from flatgrad.typeset import LATEX, MATHML, TEXT, program_trees, typeset
 from flatgrad.parse import parse
 from teaching_support import (NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT, eval_numbers,
                               run_cli)
@@ -176,7 +177,7 @@ def test_primitive_gates_show_the_same_final_gradients():
 
 
 def test_typeset_backends_agree_on_structure():
-    code = program_code(parse(REFERENCE))[0][1]
+    code = program_trees(parse(REFERENCE))[0][1]
     assert typeset(code, TEXT) == "(x + σ(y)) / (σ(x) + (x + y)²)"
     assert "<mfrac>" in typeset(code, MATHML) and r"\frac" in typeset(code, LATEX)
     assert typeset("-1.0 / den**2", TEXT) == "−1 / den²"
@@ -329,8 +330,20 @@ def test_the_typeset_formula_is_the_compiled_formula(expr):
     for point in ({n: 0.3 + 0.2 * i for i, n in enumerate(compiled.inputs)},
                   {n: 1.7 - 0.4 * i for i, n in enumerate(compiled.inputs)}):
         names = dict(namespace, **point)
-        for target, code in program_code(parse(expr)):
-            value = eval(code, names)
+        for target, tree in program_trees(parse(expr)):
+            expression = ast.fix_missing_locations(ast.Expression(tree))
+            value = eval(compile(expression, "<formula>", "eval"), names)
             if target:
                 names[target] = value
         assert value == pytest.approx(compiled(**point), rel=1e-12)
+
+
+def test_a_long_formula_is_shown_as_code_and_its_circuit_left_out():
+    expr = "+".join(f"sin(x*{i})" for i in range(1, 260))
+    plan = build_plan(expr, profile="teach")
+    page = handout.render(lesson.build(plan, {"x": 0.5}), "markdown")
+    # too deep to typeset: the formula is printed as written
+    assert "`f(x) = sin(x * 1) + sin(x * 2) + " in page
+    assert f"This circuit has {len(plan.graph.stages)} gates, too many to draw" in page
+    value, (dx,) = flatgrad.compile(expr).value_and_grad(x=0.5)
+    assert f"**df/dx = {format_value(dx)}**" in page
