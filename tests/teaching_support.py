@@ -1,4 +1,5 @@
-"""Helpers shared by the handout, diagram and worksheet tests."""
+"""What the handout, diagram and worksheet tests share: running the command line,
+the seed examples, reading the wires of a DOT circuit."""
 from __future__ import annotations
 
 import html
