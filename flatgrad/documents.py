@@ -94,6 +94,8 @@ def write_diagram(compiled: Compiled, args) -> int:
     if _is_file(args.output):
         return _write_all({Path(args.output): data}, args.force, None)
     if isinstance(data, bytes):
+        if sys.stdout.isatty():
+            raise FlatgradError("a PNG is not for the terminal: write it with -o FILE.png")
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
