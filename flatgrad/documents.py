@@ -24,13 +24,14 @@ def add_handout_options(parser) -> None:
                         help="html or markdown (default: from the -o suffix, else html)")
     parser.add_argument("--exercise", action="store_true",
                         help="write a worksheet with blanks, and its answer key beside it")
-    parser.add_argument("--blank", choices=worksheet.BLANKS, default="lines",
+    parser.add_argument("--blank", choices=worksheet.BLANKS,
                         help="what the worksheet blanks: whole backward lines (default), "
                              "the local gradients, or the values")
     parser.add_argument("--blanks", type=int, metavar="N",
                         help="how many rows to blank (default: half of them)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="which rows are blanked: each seed is another variant")
+    parser.add_argument("--seed", type=int,
+                        help="which rows are blanked: each seed is another variant "
+                             "(default 0)")
     parser.add_argument("--key", help="write the answer key here (default: beside -o, "
                                       "as NAME-key.html)")
     parser.add_argument("--force", action="store_true",
@@ -59,8 +60,13 @@ def write_handout(compiled: Compiled, args) -> int:
     taught = lesson.build(compiled.plan, point)
     sheet = None
     targets: dict[Path, str | bytes] = {}
+    exercise_options = {"--blank": args.blank, "--blanks": args.blanks, "--seed": args.seed,
+                        "--key": args.key}
+    given = [option for option, value in exercise_options.items() if value is not None]
+    if given and not args.exercise:
+        raise FlatgradError(f"{', '.join(given)} shape a worksheet: add --exercise")
     if args.exercise:
-        sheet = worksheet.make(taught, args.blank, args.blanks, args.seed)
+        sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0)
         key_path = args.key or (_beside(args.output, "-key") if _is_file(args.output) else None)
         if key_path is None:
             raise FlatgradError("a worksheet needs somewhere to put its answer key: "

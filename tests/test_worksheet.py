@@ -147,3 +147,10 @@ def test_every_line_exactly_once_for_any_seed_and_count(seed, count, expr):
     keyed = code_spans(handout.render_key(sheet, "markdown"))
     assert Counter(s for s in shown + keyed if s in lines) == lines
     assert len([s for s in keyed if s in lines]) == min(count, len(plan.backward_lines))
+
+
+def test_worksheet_options_need_exercise():
+    done = run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--seed", "3", "--blanks", "2",
+                   check=False)
+    assert done.returncode == 2 and "--blanks, --seed shape a worksheet: add --exercise" \
+        in done.stderr
