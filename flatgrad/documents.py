@@ -64,7 +64,8 @@ def write_handout(compiled: Compiled, args) -> int:
                         "--key": args.key}
     given = [option for option, value in exercise_options.items() if value is not None]
     if given and not args.exercise:
-        raise FlatgradError(f"{', '.join(given)} shape a worksheet: add --exercise")
+        verb = "is a worksheet option" if len(given) == 1 else "are worksheet options"
+        raise FlatgradError(f"{', '.join(given)} {verb}: add --exercise")
     if args.exercise:
         sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0)
         key_path = args.key or (_beside(args.output, "-key") if _is_file(args.output) else None)

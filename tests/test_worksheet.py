@@ -152,5 +152,5 @@ def test_every_line_exactly_once_for_any_seed_and_count(seed, count, expr):
 def test_worksheet_options_need_exercise():
     done = run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--seed", "3", "--blanks", "2",
                    check=False)
-    assert done.returncode == 2 and "--blanks, --seed shape a worksheet: add --exercise" \
+    assert done.returncode == 2 and "--blanks, --seed are worksheet options: add --exercise" \
         in done.stderr
