@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from . import graph as graph_stage
+from . import notebook
 from . import plan as plan_stage
 from .check import DEFAULT_TOLERANCE, Report
 from .check import check as check_gradient
@@ -40,7 +41,8 @@ class Compiled:
         linecache.cache[self.filename] = (len(self.source), None,
                                           self.source.splitlines(True), self.filename)
         namespace = {"__name__": f"flatgrad_{self.name}"}
-        exec(builtins.compile(self.source, self.filename, "exec"), namespace)  # flatgrad's own output
+        # Only flatgrad's own output is executed, never text from the input.
+        exec(builtins.compile(self.source, self.filename, "exec"), namespace)
         self.function = namespace[self.name]
         self.value_and_grad = namespace[self.name + "_and_grad"]
 
@@ -83,6 +85,12 @@ class Compiled:
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
         """Write the module to `path`, whole or not at all."""
         return write_module(path, source or self.source, force)
+
+    def _repr_html_(self) -> str:
+        return notebook.as_html(self.plan, self.source)
+
+    def _repr_markdown_(self) -> str:
+        return notebook.as_markdown(self.plan, self.source)
 
     def __repr__(self) -> str:
         return f"<flatgrad.Compiled {self.name}({', '.join(self.inputs)}) = {self.formula}>"

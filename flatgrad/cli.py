@@ -1,4 +1,4 @@
-"""The `flatgrad` command line: compile and eval."""
+"""The `flatgrad` command line: compile, eval, handout and diagram."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ from . import __version__
 from .api import compile as compile_formula
 from .api import complete_point, parse_point, write_module
 from .check import DEFAULT_TOLERANCE
+from .documents import add_diagram_options, add_handout_options, write_diagram, write_handout
 from .errors import FlatgradError
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
@@ -102,6 +103,14 @@ def cmd_check(args) -> int:
     return 0 if report.ok else EXIT_GRADIENT_MISMATCH
 
 
+def cmd_handout(args) -> int:
+    return write_handout(_compile(args), args)
+
+
+def cmd_diagram(args) -> int:
+    return write_diagram(_compile(args), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flatgrad", description="Compile a formula into flat reverse-mode gradient code.")
@@ -130,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--tol", type=float, default=DEFAULT_TOLERANCE,
                               help="largest relative error that passes (default %(default)g)")
     check_parser.set_defaults(run=cmd_check)
+
+    handout_parser = commands.add_parser(
+        "handout", help="write a teaching handout (HTML or Markdown) or a worksheet")
+    _add_formula_options(handout_parser)
+    add_handout_options(handout_parser)
+    handout_parser.set_defaults(run=cmd_handout, profile="teach")
+
+    diagram_parser = commands.add_parser("diagram", help="draw the circuit (DOT, SVG or PNG)")
+    _add_formula_options(diagram_parser)
+    add_diagram_options(diagram_parser)
+    diagram_parser.set_defaults(run=cmd_diagram)
     return parser
 
 

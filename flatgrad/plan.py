@@ -32,6 +32,8 @@ class Line:
     local: str = ""          # the local gradient, as a formula of cached values
     upstream: str = ""       # the upstream gradient's name ("" at the output: it is 1)
     value: float | None = None
+    local_value: float | None = None   # at a point: the local gradient's value
+    share: float | None = None         # and this line's contribution (local * upstream)
 
     @property
     def text(self) -> str:
@@ -197,6 +199,7 @@ def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
             local = stage.gate.local_fn(line.operand)(*[values[a] for a in stage.args],
                                                       values[stage.index])
         contribution = local if stage.index == graph.output else local * grads[stage.index]
+        line.local_value, line.share = local, contribution
         grads[line.node] = grads[line.node] + contribution if line.accumulate else contribution
         line.value = grads[line.node]
     named = {graph.nodes[i].name: v for i, v in values.items() if graph.nodes[i].kind != "const"}

@@ -71,7 +71,7 @@ def module_source(plan: Plan, with_values: bool = False) -> str:
     backward = [{"header": rename_globals(group.header, mapping),
                  "lines": _tagged(group.lines, mapping, with_values)} for group in plan.backward]
     zeros = _tagged(plan.zeros, mapping, with_values)
-    body = "\n".join(forward + [l for g in backward for l in g["lines"]] + zeros)
+    body = "\n".join(forward + [text for group in backward for text in group["lines"]] + zeros)
     helpers = [rename_globals(source, mapping) for name, source in HELPERS.items()
                if re.search(r"\b%s(?=\()" % mapping[name], body)]
     output = graph.nodes[graph.output].name
