@@ -278,6 +278,7 @@ def _name(graph: Graph, naming: str) -> None:
     """Give every node a Python name that collides with nothing else in the module."""
     user = set(graph.inputs) | {n.label for n in graph.nodes if n.label}
     taken = RESERVED | user | {graph.function, graph.function + "_and_grad"}
+    searched: dict[str, int] = {}
     for name in gate_table.GLOBAL_NAMES:
         graph.globals[name] = _fresh(name, taken)
         taken.add(graph.globals[name])
@@ -294,7 +295,7 @@ def _name(graph: Graph, naming: str) -> None:
                 candidate = f"s{count}"
             else:
                 candidate = node.hint or _stem_name(graph, node)
-            node.name = _fresh(candidate, taken)
+            node.name = _fresh(candidate, taken, searched)
             taken.add(node.name)
             count += 1
     for node in graph.nodes:
@@ -302,7 +303,7 @@ def _name(graph: Graph, naming: str) -> None:
             base = graph.grad_prefix + node.name
             if base in taken and graph.grad_prefix + "_" + node.name not in taken:
                 base = graph.grad_prefix + "_" + node.name
-            node.grad = _fresh(base, taken)
+            node.grad = _fresh(base, taken, searched)
             taken.add(node.grad)
 
 
@@ -327,13 +328,20 @@ def _const_word(node: Node) -> str:
     return node.text if node.text.isdigit() else "c"
 
 
-def _fresh(candidate: str, taken: set[str]) -> str:
+def _fresh(candidate: str, taken: set[str], searched: dict[str, int] | None = None) -> str:
+    """The candidate, or the first of candidate2, candidate3 ... not taken.
+
+    `searched` remembers where each candidate's search stopped: `taken` only
+    grows, so the first free number never goes down, and naming stays linear
+    in the number of stages that share a stem."""
     if candidate not in taken:
         return candidate
     joiner = "_" if candidate[-1].isdigit() else ""
-    k = 2
+    k = searched.get(candidate, 2) if searched is not None else 2
     while f"{candidate}{joiner}{k}" in taken:
         k += 1
+    if searched is not None:
+        searched[candidate] = k
     return f"{candidate}{joiner}{k}"
 
 

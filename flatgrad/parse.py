@@ -48,6 +48,8 @@ REFUSED = {
 }
 _SYMBOLS = sorted(["**", "+", "-", "*", "/", "(", ")", ",", ";", "="] + list(REFUSED)
                   + list(BOARD_OPERATORS) + ["√"], key=len, reverse=True)
+# Longest first, so '**' wins over '*'.
+_SYMBOL_RE = re.compile("|".join(re.escape(s) for s in _SYMBOLS))
 
 
 @dataclass(frozen=True)
@@ -175,9 +177,10 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("name", name, line, col, j - i))
             i = j
             continue
-        symbol = next((s for s in _SYMBOLS if source.startswith(s, i)), None)
-        if symbol is None:
+        match = _SYMBOL_RE.match(source, i)
+        if match is None:
             _fail(source, f"unexpected character {ch!r} (U+{ord(ch):04X})", line, col)
+        symbol = match.group(0)
         if symbol in REFUSED:
             _fail(source, REFUSED[symbol], line, col, len(symbol))
         width = len(symbol)
@@ -365,7 +368,9 @@ def pretty_statements(program: Program) -> list[str]:
     tokens (so it never carries anything the tokenizer did not accept)."""
     parts = []
     for statement in program.statements:
-        stack: list[tuple[str, int]] = []
+        # Texts are built as trees of pieces and joined once at the end: gluing
+        # strings at each operator would copy a long sum's text once per term.
+        stack: list[tuple] = []
         for item in statement.postfix:
             if isinstance(item, Num):
                 stack.append((item.text, _ATOM))
@@ -377,21 +382,34 @@ def pretty_statements(program: Program) -> list[str]:
                 del stack[-2:]
                 right_assoc = symbol == "**"
                 if lp < prec or (right_assoc and lp == prec) or (symbol == "**" and lp == 3):
-                    left = f"({left})"
+                    left = ("(", left, ")")
                 if rp < prec or (not right_assoc and rp == prec):
-                    right = f"({right})"
+                    right = ("(", right, ")")
                 glue = "**" if symbol == "**" else f" {symbol} "
-                stack.append((f"{left}{glue}{right}", prec))
+                stack.append(((left, glue, right), prec))
             elif item.operator:  # neg
                 operand, prec = stack.pop()
-                stack.append((f"-({operand})" if prec < 3 else f"-{operand}", 3))
+                stack.append((("-(", operand, ")") if prec < 3 else ("-", operand), 3))
             elif item.func == "sqrt" and item.token.text == "√":
                 operand, prec = stack.pop()
-                stack.append((f"√({operand})" if prec < 3 else f"√{operand}", 3))
+                stack.append((("√(", operand, ")") if prec < 3 else ("√", operand), 3))
             else:
-                args = [text for text, _ in stack[len(stack) - item.nargs:]]
+                args = [piece for piece, _ in stack[len(stack) - item.nargs:]]
                 del stack[len(stack) - item.nargs:]
-                stack.append((f"{item.func}({', '.join(args)})", _ATOM))
-        text = stack[-1][0]
+                joined = [piece for arg in args for piece in (", ", arg)][1:]
+                stack.append(((item.func, "(", *joined, ")"), _ATOM))
+        text = _join(stack[-1][0])
         parts.append(f"{statement.target.text} = {text}" if statement.target else text)
     return parts
+
+
+def _join(tree) -> str:
+    """Flatten nested tuples of strings, left to right, without recursion."""
+    pieces, todo = [], [tree]
+    while todo:
+        piece = todo.pop()
+        if isinstance(piece, str):
+            pieces.append(piece)
+        else:
+            todo.extend(reversed(piece))
+    return "".join(pieces)

@@ -43,7 +43,7 @@ def rename_globals(code: str, mapping: dict[str, str]) -> str:
     A user variable is never followed by '.' or '(' in generated code, so only
     the module globals match."""
     for name, used in mapping.items():
-        if name != used:
+        if name != used and name in code:
             code = re.sub(r"\b%s(?=[.(])" % name, used, code)
     return code
 
@@ -73,7 +73,7 @@ def module_source(plan: Plan, with_values: bool = False) -> str:
     zeros = _tagged(plan.zeros, mapping, with_values)
     body = "\n".join(forward + [l for g in backward for l in g["lines"]] + zeros)
     helpers = [rename_globals(source, mapping) for name, source in HELPERS.items()
-               if re.search(r"\b%s(?=\()" % mapping[name], body)]
+               if mapping[name] + "(" in body and re.search(r"\b%s(?=\()" % mapping[name], body)]
     output = graph.nodes[graph.output].name
     grads = ", ".join(plan.grads) + ("," if len(plan.grads) == 1 else "")
     text = formula(plan)
