@@ -22,12 +22,10 @@ from typing import Callable
 HELPERS = {
     "sigmoid": '''\
 def sigmoid(z):
-    # 1 / (1 + exp(-z)), split on the sign so that exp never overflows:
-    # sigmoid(-1000.0) is 0.0, not an OverflowError.
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    ez = math.exp(z)
-    return ez / (1.0 + ez)''',
+    # 1 / (1 + exp(-z)), except where exp(-z) would overflow: there 1 + exp(z)
+    # rounds to 1 and sigmoid(z) is exp(z), so sigmoid(-1000.0) is 0.0, not an
+    # OverflowError. The fast profile writes this same expression inline.
+    return 1.0 / (1.0 + math.exp(-z)) if z > -709.0 else math.exp(z)''',
     "softplus": '''\
 def softplus(z):
     # log(1 + exp(z)) without overflow: for large z it is z + log1p(exp(-z)).
@@ -67,6 +65,13 @@ class Gate:
     # The name of a stage whose pattern name would be too long (default: the
     # stem without its operands, or the gate's name).
     short: str = ""
+    # The fast profile's spelling of the forward form and of the local
+    # gradients, where it differs from the notes': written out instead of a
+    # helper call or a float power, and with float literals (CPython multiplies
+    # two floats on a quicker path than an int and a float). Each gives the
+    # notes' value, bit for bit or within a rounding.
+    fast: str = ""
+    fast_local: tuple[str | None, ...] = ()
 
     @property
     def arity(self) -> int:
@@ -87,18 +92,28 @@ class Gate:
         # fills them (a large formula fills a hundred thousand of them).
         return template.format_map(values)
 
-    def forward_code(self, operands, globals_map=None) -> str:
-        return self.code(self.forward, operands, globals_map=globals_map)
+    def forward_form(self, profile: str = "teach") -> str:
+        return self.fast if profile == "fast" and self.fast else self.forward
 
-    def local_code(self, i: int, operands, out: str, globals_map=None) -> str:
-        return self.code(self.local[i], operands, out, globals_map)
+    def local_form(self, i: int, profile: str = "teach") -> str | None:
+        return self.fast_local[i] if profile == "fast" and self.fast_local else self.local[i]
+
+    def forward_code(self, operands, globals_map=None, profile: str = "teach") -> str:
+        return self.code(self.forward_form(profile), operands, globals_map=globals_map)
+
+    def local_code(self, i: int, operands, out: str, globals_map=None,
+                   profile: str = "teach") -> str:
+        return self.code(self.local_form(i, profile), operands, out, globals_map)
 
     @property
     def forward_fn(self) -> Callable:
         return _compile_template(self.forward, self.arity)
 
-    def local_fn(self, i: int) -> Callable:
-        return _compile_template(self.local[i], self.arity)
+    def forward_fn_in(self, profile: str) -> Callable:
+        return _compile_template(self.forward_form(profile), self.arity)
+
+    def local_fn(self, i: int, profile: str = "teach") -> Callable:
+        return _compile_template(self.local_form(i, profile), self.arity)
 
 
 _FN_CACHE: dict = {}
@@ -184,11 +199,13 @@ _GATES = [
          "div scales the numerator's gradient by 1/den and gives the denominator -f/den",
          "div", expand=_expand_div, primitive=_primitive_div, roles=("num", "den"), short="quot"),
     Gate("recip", "1.0 / {a}", ("-1.0 / {a}**2",), "inv{a}",
-         "1/x has local gradient -1/x²", "unary"),
+         "1/x has local gradient -1/x²", "unary", fast_local=("-{out} * {out}",)),
     Gate("neg", "-{a}", ("-1",), "neg{a}", "negation flips the sign of the gradient", "add"),
     Gate("copy", "{a}", ("1",), "copy{a}", "a copy passes the gradient unchanged", "add"),
-    Gate("square", "{a}**2", ("2 * {a}",), "{a}sqr", "x² has local gradient 2x", "pow"),
-    Gate("cube", "{a}**3", ("3 * {a}**2",), "{a}cube", "x³ has local gradient 3x²", "pow"),
+    Gate("square", "{a}**2", ("2 * {a}",), "{a}sqr", "x² has local gradient 2x", "pow",
+         fast="{a} * {a}", fast_local=("2.0 * {a}",)),
+    Gate("cube", "{a}**3", ("3 * {a}**2",), "{a}cube", "x³ has local gradient 3x²", "pow",
+         fast="{a} * {a} * {a}", fast_local=("3.0 * {a} * {a}",)),
     Gate("powi", "{a}**{b}", ("{b} * {a}**({b} - 1)", None), "{a}pow",
          "x**c has local gradient c·x**(c-1)", "pow"),
     Gate("powr", "math.pow({a}, {b})", ("{b} * math.pow({a}, {b} - 1)", None), "{a}pow",
@@ -208,7 +225,8 @@ _GATES = [
          "unary"),
     Gate("sin", "math.sin({a})", ("math.cos({a})",), "sin{a}", ONE_INPUT, "unary"),
     Gate("cos", "math.cos({a})", ("-math.sin({a})",), "cos{a}", ONE_INPUT, "unary"),
-    Gate("tan", "math.tan({a})", ("1.0 + {out}**2",), "tan{a}", ONE_INPUT, "unary"),
+    Gate("tan", "math.tan({a})", ("1.0 + {out}**2",), "tan{a}", ONE_INPUT, "unary",
+         fast_local=("1.0 + {out} * {out}",)),
     Gate("asin", "math.asin({a})", ("1.0 / math.sqrt(1.0 - {a}**2)",), "asin{a}", ONE_INPUT,
          "unary"),
     Gate("acos", "math.acos({a})", ("-1.0 / math.sqrt(1.0 - {a}**2)",), "acos{a}", ONE_INPUT,
@@ -218,7 +236,7 @@ _GATES = [
     Gate("cosh", "math.cosh({a})", ("math.sinh({a})",), "cosh{a}", ONE_INPUT, "unary"),
     Gate("tanh", "math.tanh({a})", ("1.0 - {out}**2",), "tanh{a}",
          "tanh has local gradient 1 - tanh², read from the cached output", "unary",
-         primitive=_primitive_tanh),
+         primitive=_primitive_tanh, fast_local=("1.0 - {out} * {out}",)),
     Gate("asinh", "math.asinh({a})", ("1.0 / math.sqrt({a}**2 + 1.0)",), "asinh{a}", ONE_INPUT,
          "unary"),
     Gate("acosh", "math.acosh({a})", ("1.0 / math.sqrt({a}**2 - 1.0)",), "acosh{a}", ONE_INPUT,
@@ -235,7 +253,9 @@ _GATES = [
          "hypot(x, y) has local gradients x/h and y/h, read from the cached output h", "unary"),
     Gate("sigmoid", "sigmoid({a})", ("(1 - {out}) * {out}",), "sig{a}",
          "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
-         "sigmoid", primitive=_primitive_sigmoid),
+         "sigmoid", primitive=_primitive_sigmoid,
+         fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
+         fast_local=("(1.0 - {out}) * {out}",)),
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
          "softplus has the sigmoid as its local gradient", "unary"),
     Gate("logaddexp", "logaddexp({a}, {b})",

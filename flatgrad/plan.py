@@ -75,8 +75,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
     wrt = _check_wrt(graph, wrt)
     stages = graph.stages
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
-    forward = [Line(node.name, graph.forward_code(node), ref[node.index], node=node.index)
-               for node in stages]
+    forward = [Line(node.name, graph.forward_code(node, profile), ref[node.index],
+                    node=node.index) for node in stages]
 
     # A node needs a gradient when it depends on a differentiated input.
     needs = [False] * len(graph.nodes)
@@ -94,7 +94,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
         for i, arg in enumerate(node.args):
             if not needs[arg] or node.gate.local[i] is None:
                 continue
-            local = graph.local_code(node, i)
+            local = graph.local_code(node, i, profile)
             lines.append(Line(graph.nodes[arg].grad, chain(local, upstream, profile),
                               ref[node.index], arg in assigned, node=arg, stage=node.index,
                               operand=i, local=local, upstream=upstream))
@@ -166,7 +166,7 @@ def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
             values[node.index] = node.value
     for line in plan.forward:
         node = graph.nodes[line.node]
-        values[node.index] = line.value = node.gate.forward_fn(
+        values[node.index] = line.value = node.gate.forward_fn_in(plan.profile)(
             *[values[a] for a in node.args], None)
     grads: dict[int, float] = {}
     for line in plan.backward_lines:
@@ -174,8 +174,8 @@ def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
             line.value = grads[line.node] = 0.0
             continue
         stage = graph.nodes[line.stage]
-        local = stage.gate.local_fn(line.operand)(*[values[a] for a in stage.args],
-                                                  values[stage.index])
+        local = stage.gate.local_fn(line.operand, plan.profile)(
+            *[values[a] for a in stage.args], values[stage.index])
         contribution = local if stage.index == graph.output else local * grads[stage.index]
         grads[line.node] = grads[line.node] + contribution if line.accumulate else contribution
         line.value = grads[line.node]
