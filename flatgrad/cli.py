@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from . import __version__
 from .api import compile as compile_formula
@@ -11,6 +12,7 @@ from .errors import FlatgradError
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
 from .render import format_value
+from .targets import TARGETS, FlatgradWarning
 
 EXIT_BAD_INPUT = 2
 
@@ -39,13 +41,22 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
                         help="fast folds unit factors; teach writes (1) * dden as the notes do")
     parser.add_argument("--gates", choices=LEVELS, default="staged",
                         help="primitive splits grouped gates (sigmoid, division)")
+    parser.add_argument("--target", choices=TARGETS, default="python",
+                        help="python: scalars; numpy: whole arrays; numba: one compiled loop "
+                             "over array elements (falls back to numpy without numba)")
 
 
 def _compile(args):
     inputs = [s.strip() for s in args.inputs.split(",") if s.strip()] if args.inputs else None
-    return compile_formula(_read_expression(args), wrt=args.wrt, inputs=inputs,
-                           names=args.names, grad_prefix=args.grad_prefix, name=args.name,
-                           profile=args.profile, gates=args.gates)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FlatgradWarning)
+        compiled = compile_formula(_read_expression(args), wrt=args.wrt, inputs=inputs,
+                                   names=args.names, grad_prefix=args.grad_prefix,
+                                   name=args.name, profile=args.profile, gates=args.gates,
+                                   target=args.target)
+    for warning in caught:
+        print(f"flatgrad: note: {warning.message}", file=sys.stderr)
+    return compiled
 
 
 def cmd_compile(args) -> int:

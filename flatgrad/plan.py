@@ -122,7 +122,10 @@ def chain(local: str, upstream: str, profile: str) -> str:
     if local == "-1":
         return f"-{upstream}"
     routed = re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
-    if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"}:
+    # one condition only: abs's `1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0` is
+    # a product, not a route
+    if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"} \
+            and " else " not in routed.group(2):
         yes, no = (upstream, "0.0") if routed.group(1) == "1.0" else ("0.0", upstream)
         return f"{yes} if {routed.group(2)} else {no}"
     if _binds_tighter_than_times(local):
