@@ -67,7 +67,7 @@ class Compiled:
 
     def source_at(self, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""
-        plan_stage.evaluate(self.plan, _complete_point(self.inputs, point))
+        plan_stage.evaluate(self.plan, complete_point(self.inputs, point))
         return target_source(self.plan, self.target, with_values=True)
 
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
@@ -135,7 +135,7 @@ def parse_point(text: str) -> dict[str, float]:
     return point
 
 
-def _complete_point(inputs, point) -> dict[str, float]:
+def complete_point(inputs, point) -> dict[str, float]:
     missing = [n for n in inputs if n not in point]
     extra = [n for n in point if n not in inputs]
     if missing or extra:

@@ -7,7 +7,7 @@ import warnings
 
 from . import __version__
 from .api import compile as compile_formula
-from .api import parse_point, write_module
+from .api import complete_point, parse_point, write_module
 from .errors import FlatgradError
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
@@ -75,7 +75,7 @@ def cmd_eval(args) -> int:
     if not args.at and compiled.inputs:
         raise FlatgradError("eval needs a point: --at " + ",".join(f"{n}=..." for n in
                                                                    compiled.inputs))
-    point = parse_point(args.at or "")
+    point = complete_point(compiled.inputs, parse_point(args.at or ""))
     value, grads = compiled.value_and_grad(**point)
     print(f"{compiled.graph.nodes[compiled.graph.output].name} = {format_value(value)}")
     for name, grad in zip(compiled.wrt, grads):

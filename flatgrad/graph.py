@@ -197,8 +197,8 @@ class Stager:
         gate = gate_table.lookup(name)
         if gate is None:
             known = gate_table.CALLABLE + sorted(gate_table.ALIASES)
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else \
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else \
                 "the gates are: " + ", ".join(gate_table.CALLABLE)
             raise self.program.error(f"unknown function {name!r}", item.token, hint=hint)
         if len(args) != gate.arity:
