@@ -67,9 +67,9 @@ class Gate:
     short: str = ""
     # The fast profile's spelling of the forward form and of the local
     # gradients, where it differs from the notes': written out instead of a
-    # helper call or a float power, and with float literals (CPython multiplies
-    # two floats on a quicker path than an int and a float). Each gives the
-    # notes' value, bit for bit or within a rounding.
+    # helper call, and with float literals (CPython multiplies two floats on a
+    # quicker path than an int and a float). Each rounds exactly as the notes'
+    # form does, so both profiles give the same numbers to the last bit.
     fast: str = ""
     fast_local: tuple[str | None, ...] = ()
 
@@ -199,13 +199,13 @@ _GATES = [
          "div scales the numerator's gradient by 1/den and gives the denominator -f/den",
          "div", expand=_expand_div, primitive=_primitive_div, roles=("num", "den"), short="quot"),
     Gate("recip", "1.0 / {a}", ("-1.0 / {a}**2",), "inv{a}",
-         "1/x has local gradient -1/x²", "unary", fast_local=("-{out} * {out}",)),
+         "1/x has local gradient -1/x²", "unary"),
     Gate("neg", "-{a}", ("-1",), "neg{a}", "negation flips the sign of the gradient", "add"),
     Gate("copy", "{a}", ("1",), "copy{a}", "a copy passes the gradient unchanged", "add"),
     Gate("square", "{a}**2", ("2 * {a}",), "{a}sqr", "x² has local gradient 2x", "pow",
-         fast="{a} * {a}", fast_local=("2.0 * {a}",)),
+         fast_local=("2.0 * {a}",)),
     Gate("cube", "{a}**3", ("3 * {a}**2",), "{a}cube", "x³ has local gradient 3x²", "pow",
-         fast="{a} * {a} * {a}", fast_local=("3.0 * {a} * {a}",)),
+         fast_local=("3.0 * {a}**2",)),
     Gate("powi", "{a}**{b}", ("{b} * {a}**({b} - 1)", None), "{a}pow",
          "x**c has local gradient c·x**(c-1)", "pow"),
     Gate("powr", "math.pow({a}, {b})", ("{b} * math.pow({a}, {b} - 1)", None), "{a}pow",
@@ -225,8 +225,7 @@ _GATES = [
          "unary"),
     Gate("sin", "math.sin({a})", ("math.cos({a})",), "sin{a}", ONE_INPUT, "unary"),
     Gate("cos", "math.cos({a})", ("-math.sin({a})",), "cos{a}", ONE_INPUT, "unary"),
-    Gate("tan", "math.tan({a})", ("1.0 + {out}**2",), "tan{a}", ONE_INPUT, "unary",
-         fast_local=("1.0 + {out} * {out}",)),
+    Gate("tan", "math.tan({a})", ("1.0 + {out}**2",), "tan{a}", ONE_INPUT, "unary"),
     Gate("asin", "math.asin({a})", ("1.0 / math.sqrt(1.0 - {a}**2)",), "asin{a}", ONE_INPUT,
          "unary"),
     Gate("acos", "math.acos({a})", ("-1.0 / math.sqrt(1.0 - {a}**2)",), "acos{a}", ONE_INPUT,
@@ -236,7 +235,7 @@ _GATES = [
     Gate("cosh", "math.cosh({a})", ("math.sinh({a})",), "cosh{a}", ONE_INPUT, "unary"),
     Gate("tanh", "math.tanh({a})", ("1.0 - {out}**2",), "tanh{a}",
          "tanh has local gradient 1 - tanh², read from the cached output", "unary",
-         primitive=_primitive_tanh, fast_local=("1.0 - {out} * {out}",)),
+         primitive=_primitive_tanh),
     Gate("asinh", "math.asinh({a})", ("1.0 / math.sqrt({a}**2 + 1.0)",), "asinh{a}", ONE_INPUT,
          "unary"),
     Gate("acosh", "math.acosh({a})", ("1.0 / math.sqrt({a}**2 - 1.0)",), "acosh{a}", ONE_INPUT,
