@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
+import gc
 import hashlib
 import linecache
 import os
@@ -94,8 +96,23 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
         "numba" (one compiled loop over the elements; falls back to numpy with a
         FlatgradWarning where numba is not installed).
     """
-    return Compiled(build_plan(expr, wrt, inputs, names, grad_prefix, name, profile, gates),
-                    target)
+    with _collector_paused():
+        return Compiled(build_plan(expr, wrt, inputs, names, grad_prefix, name, profile, gates),
+                        target)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Compiling a large formula allocates hundreds of thousands of small objects
+    that all live until it is done; the cyclic garbage collector would rescan
+    them again and again, finding nothing to free. Pause it meanwhile."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_plan(expr, wrt=None, inputs=None, names="cs231n", grad_prefix="d", name="f",

@@ -86,6 +86,10 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
 
     assigned: set[int] = set()
     backward = []
+    # Whether a local gradient needs parentheses before `* dup` depends on its
+    # template alone (operands are names or parenthesised constants): decide
+    # once per template, not once per line.
+    tight: dict[str, bool] = {}
     for node in reversed(stages):
         if not needs[node.index]:
             continue
@@ -95,7 +99,12 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
             if not needs[arg] or node.gate.local[i] is None:
                 continue
             local = graph.local_code(node, i, profile)
-            lines.append(Line(graph.nodes[arg].grad, chain(local, upstream, profile),
+            template = node.gate.local_form(i, profile)
+            if template not in tight:
+                tight[template] = _binds_tighter_than_times(
+                    node.gate.code(template, ["a", "b"][:node.gate.arity], "out"))
+            lines.append(Line(graph.nodes[arg].grad,
+                              chain(local, upstream, profile, tight[template]),
                               ref[node.index], arg in assigned, node=arg, stage=node.index,
                               operand=i, local=local, upstream=upstream))
             assigned.add(arg)
@@ -106,7 +115,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
     return Plan(graph, wrt, profile, forward, backward, zeros)
 
 
-def chain(local: str, upstream: str, profile: str) -> str:
+def chain(local: str, upstream: str, profile: str, tight: bool | None = None) -> str:
     """One chain-rule product: the local gradient times the upstream gradient.
 
     `teach` writes it as the notes do, `(local) * dup`. `fast` drops a unit
@@ -128,7 +137,7 @@ def chain(local: str, upstream: str, profile: str) -> str:
             and " else " not in routed.group(2):
         yes, no = (upstream, "0.0") if routed.group(1) == "1.0" else ("0.0", upstream)
         return f"{yes} if {routed.group(2)} else {no}"
-    if _binds_tighter_than_times(local):
+    if tight if tight is not None else _binds_tighter_than_times(local):
         return f"{local} * {upstream}"
     return f"({local}) * {upstream}"
 
