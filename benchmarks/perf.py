@@ -34,7 +34,11 @@ import timeit
 import warnings
 from pathlib import Path
 
-import numpy as np
+# OpenMP threads (PyTorch's) spin after each call by default, taking the CPU from
+# whichever candidate runs next; let them sleep instead.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import flatgrad  # noqa: E402
@@ -141,7 +145,7 @@ def jax_gradient(arrays=False):
 
 def torch_gradient(arrays=False):
     import torch
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(1)  # as numpy and flatgrad's targets: one core
 
     def call(a, b):
         x = torch.as_tensor(a, dtype=torch.float64).requires_grad_()
@@ -288,7 +292,7 @@ def throughput(points: int, rounds: int, results: list, skipped: list):
     candidates.update(peers({
         "SymPy lambdify (numpy, cse)": lambda: sympy_gradient(module="numpy"),
         "JAX jit(vmap(value_and_grad))": lambda: jax_gradient(arrays=True),
-        "PyTorch autograd": lambda: torch_gradient(arrays=True),
+        "PyTorch autograd (1 thread)": lambda: torch_gradient(arrays=True),
         "HIPS autograd": lambda: autograd_gradient(arrays=True),
     }, skipped))
     expected = handwritten_numpy(xs, ys)
@@ -310,26 +314,32 @@ def throughput(points: int, rounds: int, results: list, skipped: list):
 
 # -- 3. compile time against N ---------------------------------------------------------
 
-def family(n: int, seed: int = 0) -> str:
-    """Σ σ(aᵢx + bᵢy)·(x − cᵢ)², with fixed pseudo-random coefficients."""
+def family_terms(n: int, seed: int = 0) -> list[tuple[float, float, float]]:
+    """(aᵢ, bᵢ, cᵢ) for Σ σ(aᵢx + bᵢy)·(x − cᵢ)², fixed pseudo-random, signed."""
     rng = random.Random(seed)
-    terms = []
-    for _ in range(n):
-        a, b, c = (round(rng.uniform(0.1, 2.0), 3) for _ in range(3))
-        terms.append(f"σ({a}*x {rng.choice('+-')} {b}*y)*(x {rng.choice('+-')} {c})²")
-    return " + ".join(terms)
+    return [tuple(round(rng.choice((-1, 1)) * rng.uniform(0.1, 2.0), 3) for _ in range(3))
+            for _ in range(n)]
+
+
+def family(n: int) -> str:
+    def signed(v):
+        return f"+ {v}" if v >= 0 else f"- {-v}"
+    return " + ".join(f"σ({a}*x {signed(b)}*y)*(x {signed(-c)})²" for a, b, c in family_terms(n))
+
+
+def family_sympy(n: int):
+    import sympy as sp
+    x, y = sp.symbols("x y")
+    terms = [(x - c) ** 2 / (1 + sp.exp(-(a * x + b * y))) for a, b, c in family_terms(n)]
+    return sp.Add(*terms)
 
 
 SYMPY_CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
-from perf import family, sympy_gradient
-import sympy as sp
-text = family(int(sys.argv[1])).replace("σ", "sigmoid").replace("²", "**2")
+from perf import family_sympy, sympy_gradient
 start = time.perf_counter()
-x, y = sp.symbols("x y")
-expr = sp.sympify(text, locals={"sigmoid": lambda z: 1 / (1 + sp.exp(-z)), "x": x, "y": y})
-fn = sympy_gradient(expr)
+fn = sympy_gradient(family_sympy(int(sys.argv[1])))
 fn(0.3, -0.2)
 print(time.perf_counter() - start)
 """
@@ -344,6 +354,10 @@ def compile_times(sizes: list[int], repeats: int, sympy_timeout: float, results:
     except ImportError:
         sympy_alive = False
         skipped.append("SymPy compile times: not installed")
+    print(f"\n3. Formula text to gradient callable, Σ σ(aᵢx + bᵢy)·(x − cᵢ)², "
+          f"median of {repeats} (SymPy from its expression: once, limit {sympy_timeout:.0f} s)")
+    print(f"  {'N':>6}  {'flatgrad s':>10}  {'µs per term':>11}  {'SymPy s':>10}  "
+          f"{'SymPy / flatgrad':>16}", flush=True)
     for n in sizes:
         text = family(n)
         times = []
@@ -360,20 +374,20 @@ def compile_times(sizes: list[int], repeats: int, sympy_timeout: float, results:
                 done = subprocess.run(
                     [sys.executable, "-c", SYMPY_CHILD, str(n), str(Path(__file__).parent)],
                     capture_output=True, text=True, timeout=sympy_timeout)
-                theirs = float(done.stdout.strip().splitlines()[-1])
+                if done.returncode != 0:
+                    skipped.append(f"SymPy at N = {n}: failed ({done.stderr.strip()[-200:]})")
+                    sympy_alive = False
+                else:
+                    theirs = float(done.stdout.strip().splitlines()[-1])
             except subprocess.TimeoutExpired:
                 sympy_alive = False
                 theirs = math.inf
         rows.append((n, ours, theirs))
-    print(f"\n3. Formula text to gradient callable, Σ σ(aᵢx + bᵢy)·(x − cᵢ)², "
-          f"median of {repeats} (SymPy: once, limit {sympy_timeout:.0f} s)")
-    print(f"  {'N':>6}  {'flatgrad s':>10}  {'µs per term':>11}  {'SymPy s':>10}  "
-          f"{'SymPy / flatgrad':>16}")
-    for n, ours, theirs in rows:
         sympy_text = "" if theirs is None else (f"> {sympy_timeout:.0f}" if theirs == math.inf
                                                 else f"{theirs:.2f}")
         ratio = "" if theirs in (None, math.inf) else f"{theirs / ours:.0f}×"
-        print(f"  {n:>6}  {ours:>10.3f}  {ours / n * 1e6:>11.0f}  {sympy_text:>10}  {ratio:>16}")
+        print(f"  {n:>6}  {ours:>10.3f}  {ours / n * 1e6:>11.0f}  {sympy_text:>10}  {ratio:>16}",
+              flush=True)
     by_n = {n: ours for n, ours, _ in rows}
     big = [n for n in by_n if n >= 100]
     if len(big) >= 2:

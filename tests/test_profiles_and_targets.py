@@ -332,3 +332,16 @@ def test_fresh_names_resume_where_they_stopped_and_still_pick_the_first_free():
     assert picked == ["s4", "s5", "s6", "s7"]
     assert _fresh("t", taken, searched) == "t"
     assert _fresh("x1", {"x1"}, {}) == "x1_2"
+
+
+def test_cli_compiles_for_a_target():
+    done = subprocess.run([sys.executable, "-m", "flatgrad", "compile", "relu(x)*y", "--target",
+                           "numpy", "--at", "x=2,y=3"], capture_output=True, text=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert done.returncode == 0, done.stderr
+    assert "import numpy as np" in done.stdout
+    assert "dx = np.where(x > 0.0, drelux, 0.0)  # (1) dx becomes 3" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "flatgrad", "compile", "x", "--target", "gpu"],
+                         capture_output=True, text=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert bad.returncode == 2 and "invalid choice: 'gpu'" in bad.stderr
