@@ -8,11 +8,11 @@ import warnings
 from . import __version__
 from .api import compile as compile_formula
 from .api import complete_point, parse_point, write_module
-from .errors import FlatgradError
+from .errors import FlatgradError, FlatgradWarning
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
 from .render import format_value
-from .targets import TARGETS, FlatgradWarning
+from .targets import TARGETS
 
 EXIT_BAD_INPUT = 2
 

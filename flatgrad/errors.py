@@ -26,3 +26,7 @@ class FlatgradError(ValueError):
         if self.hint:
             parts.append(f"hint: {self.hint}")
         return "\n".join(parts)
+
+
+class FlatgradWarning(UserWarning):
+    """Something flatgrad did differently from what was asked, and why."""

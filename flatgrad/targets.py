@@ -16,7 +16,7 @@ import re
 import warnings
 
 from . import __version__
-from .errors import FlatgradError
+from .errors import FlatgradError, FlatgradWarning
 from .gates import HELPERS
 from .graph import RESERVED, _fresh
 from .plan import Line, Plan
@@ -66,10 +66,6 @@ def erfc(z):
 }
 
 
-class FlatgradWarning(UserWarning):
-    """Something flatgrad did differently from what was asked, and why."""
-
-
 def resolve(target: str) -> str:
     """The target to build: numba falls back to numpy, with a warning, where
     numba cannot be imported."""
@@ -81,7 +77,7 @@ def resolve(target: str) -> str:
         except ImportError as err:
             warnings.warn(f"numba is not installed ({err}), so target 'numba' falls back to "
                           f"'numpy': one pass over memory per stage instead of one in all. "
-                          f"Install it with: {INSTALL_NUMBA}", FlatgradWarning, stacklevel=3)
+                          f"Install it with: {INSTALL_NUMBA}", FlatgradWarning, stacklevel=4)
             return "numpy"
     return target
 

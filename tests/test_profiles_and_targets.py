@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import flatgrad
 from flatgrad import gates
 from flatgrad.graph import _fresh
-from flatgrad.targets import ARRAY_HELPERS, NUMPY_FUNCTIONS, FlatgradWarning
+from flatgrad import FlatgradWarning
+from flatgrad.targets import ARRAY_HELPERS, NUMPY_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "(x+σ(y))/(σ(x)+(x+y)²)"
