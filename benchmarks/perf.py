@@ -13,7 +13,8 @@ candidates take turns, so a noisy neighbour slows them all alike), with ratios:
    written with numpy, and the installed peers;
 3. time from formula text to a gradient callable for the N-term family
    Σ σ(aᵢx + bᵢy)·(x − cᵢ)², flatgrad against SymPy diff + cse + lambdify (each
-   N of SymPy runs in a child process with a time limit).
+   N of SymPy runs in a child process with a time limit); the CPU time beside
+   flatgrad's wall time shows how much of it other processes took.
 
 The peers (SymPy, JAX, PyTorch, HIPS autograd, micrograd) are not dependencies:
 each one that is not installed is skipped with a note.
@@ -356,18 +357,19 @@ def compile_times(sizes: list[int], repeats: int, sympy_timeout: float, results:
         skipped.append("SymPy compile times: not installed")
     print(f"\n3. Formula text to gradient callable, Σ σ(aᵢx + bᵢy)·(x − cᵢ)², "
           f"median of {repeats} (SymPy from its expression: once, limit {sympy_timeout:.0f} s)")
-    print(f"  {'N':>6}  {'flatgrad s':>10}  {'µs per term':>11}  {'SymPy s':>10}  "
+    print(f"  {'N':>6}  {'flatgrad s':>10}  {'(CPU s)':>8}  {'µs per term':>11}  {'SymPy s':>10}  "
           f"{'SymPy / flatgrad':>16}", flush=True)
     for n in sizes:
         text = family(n)
-        times = []
+        times, cpu_times = [], []
         for _ in range(repeats):
             gc.collect()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             g = flatgrad.compile(text)
             g.value_and_grad(0.3, -0.2)
             times.append(time.perf_counter() - start)
-        ours = statistics.median(times)
+            cpu_times.append(time.process_time() - cpu_start)
+        ours, cpu = statistics.median(times), statistics.median(cpu_times)
         theirs = None
         if sympy_alive:
             try:
@@ -386,8 +388,8 @@ def compile_times(sizes: list[int], repeats: int, sympy_timeout: float, results:
         sympy_text = "" if theirs is None else (f"> {sympy_timeout:.0f}" if theirs == math.inf
                                                 else f"{theirs:.2f}")
         ratio = "" if theirs in (None, math.inf) else f"{theirs / ours:.0f}×"
-        print(f"  {n:>6}  {ours:>10.3f}  {ours / n * 1e6:>11.0f}  {sympy_text:>10}  {ratio:>16}",
-              flush=True)
+        print(f"  {n:>6}  {ours:>10.3f}  {cpu:>8.3f}  {ours / n * 1e6:>11.0f}  {sympy_text:>10}  "
+              f"{ratio:>16}", flush=True)
     by_n = {n: ours for n, ours, _ in rows}
     big = [n for n in by_n if n >= 100]
     if len(big) >= 2:

@@ -77,6 +77,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
     forward = [Line(node.name, graph.forward_code(node, profile), ref[node.index],
                     node=node.index) for node in stages]
+    # the notes' spelling of each stage, for the `# backprop` headers
+    notes = {line.node: line.code if graph.nodes[line.node].gate.forward_form(profile)
+             == graph.nodes[line.node].gate.forward else None for line in forward}
 
     # A node needs a gradient when it depends on a differentiated input.
     needs = [False] * len(graph.nodes)
@@ -108,7 +111,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
                               ref[node.index], arg in assigned, node=arg, stage=node.index,
                               operand=i, local=local, upstream=upstream))
             assigned.add(arg)
-        backward.append(Group(node, f"{node.name} = {graph.forward_code(node)}", lines))
+        header = notes[node.index] or graph.forward_code(node)
+        backward.append(Group(node, f"{node.name} = {header}", lines))
 
     zeros = [Line(graph.input_node(name).grad, "0.0", 0, node=graph.input_node(name).index)
              for name in wrt if graph.input_node(name).index not in assigned]
@@ -130,7 +134,8 @@ def chain(local: str, upstream: str, profile: str, tight: bool | None = None) ->
         return upstream
     if local == "-1":
         return f"-{upstream}"
-    routed = re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
+    routed = local[:7] in ("1.0 if ", "0.0 if ") and \
+        re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
     # one condition only: abs's `1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0` is
     # a product, not a route
     if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"} \
