@@ -44,10 +44,16 @@ NUMPY_FUNCTIONS = {
 ARRAY_HELPERS = {
     "sigmoid": '''\
 def sigmoid(z):
-    # 1 / (1 + exp(-z)) from exp(-|z|), which never overflows: where z < 0 it
-    # is exp(z) / (1 + exp(z)), so sigmoid(-1000.0) is 0.0 without a warning.
-    ez = np.exp(-np.abs(z))
-    return np.where(z >= 0.0, 1.0, ez) / (1.0 + ez)''',
+    # 1 / (1 + exp(-z)), as the scalar code computes it; where exp(-z) would
+    # overflow (z <= -709) 1 + exp(z) rounds to 1 and sigmoid(z) is exp(z),
+    # so sigmoid(-1000.0) is 0.0, without a warning.
+    z = np.asarray(z, dtype=float)
+    with np.errstate(over="ignore"):
+        s = 1.0 / (1.0 + np.exp(-z))
+    tail = z <= -709.0
+    if tail.any():
+        s = np.where(tail, np.exp(np.where(tail, z, 0.0)), s)
+    return s''',
     "softplus": '''\
 def softplus(z):
     # log(1 + exp(z)) = logaddexp(0, z), which numpy computes without overflow.
