@@ -12,8 +12,11 @@ from pathlib import Path
 
 from . import graph as graph_stage
 from . import plan as plan_stage
+from .check import DEFAULT_TOLERANCE, Report
+from .check import check as check_gradient
 from .errors import FlatgradError
 from .parse import parse
+from .shapes import has_header
 from .sources import function_source, sympy_source
 from .targets import resolve, source as target_source
 
@@ -28,11 +31,12 @@ class Compiled:
     argnums.
     """
 
-    def __init__(self, plan: plan_stage.Plan, target: str = "python"):
+    def __init__(self, plan: plan_stage.Plan, source: str | None = None,
+                 target: str = "python"):
         self.plan = plan
         self.graph = plan.graph
-        self.target = resolve(target)
-        self.source = target_source(plan, self.target)
+        self.target = resolve(target) if source is None else "numpy"
+        self.source = source if source is not None else target_source(plan, self.target)
         digest = hashlib.sha1(self.source.encode()).hexdigest()[:12]
         self.filename = f"<flatgrad {self.name} {digest}>"
         # Registered like SymPy's lambdify does, so tracebacks and inspect.getsource
@@ -61,16 +65,24 @@ class Compiled:
         from .render import formula
         return formula(self.plan)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, /, *args, **kwargs):
         return self.function(*args, **kwargs)
 
-    def grad(self, *args, **kwargs):
+    def grad(self, /, *args, **kwargs):
         return self.value_and_grad(*args, **kwargs)[1]
 
-    def source_at(self, **point) -> str:
+    def source_at(self, /, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""
         plan_stage.evaluate(self.plan, complete_point(self.inputs, point))
         return target_source(self.plan, self.target, with_values=True)
+
+    def check(self, at=None, tol: float = DEFAULT_TOLERANCE) -> Report:
+        """Compare the gradient with central differences and SymPy's derivative at `at`
+        (a dict, or a list of them; default: a few deterministic random points)."""
+        if at is not None:
+            at = [complete_point(self.inputs, point)
+                  for point in ([at] if isinstance(at, dict) else at)]
+        return check_gradient(self, at, tol)
 
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
         """Write the module to `path`, whole or not at all."""
@@ -82,7 +94,7 @@ class Compiled:
 
 def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str = "d",
             name: str = "f", profile: str = "fast", gates: str = "staged",
-            target: str = "python") -> Compiled:
+            shapes=None, target: str = "python") -> Compiled:
     """Compile a formula (text, a SymPy expression or a Python function) into flat
     forward and reverse-mode gradient code.
 
@@ -92,13 +104,23 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
     grad_prefix: "d" gives dx; "grad_" gives grad_x.
     profile: "fast" (unit factors folded) or "teach" (the notes' `(1) * dden`).
     gates: "staged" (sigmoid as one gate) or "primitive" (sigmoid as neg, exp, +1, 1/x).
+    shapes: the shapes of array inputs, e.g. {"W": (5, 10), "X": "DxN"}; given this or
+        header lines such as `W: 5x10` in the text, the program is compiled to numpy
+        code (see array_api). Undeclared inputs are scalars.
     target: "python" (scalars, math only), "numpy" (whole arrays, stage by stage) or
         "numba" (one compiled loop over the elements; falls back to numpy with a
-        FlatgradWarning where numba is not installed).
+        FlatgradWarning where numba is not installed); for scalar formulas.
     """
+    if shapes is not None or has_header(expr):
+        if target != "python":
+            raise FlatgradError(f"target {target!r} is for scalar formulas; a program with "
+                                "array inputs always compiles to numpy code")
+        from .array_api import compile_arrays
+        return compile_arrays(expr, shapes, wrt, inputs, names, grad_prefix, name, profile,
+                              gates)
     with _collector_paused():
         return Compiled(build_plan(expr, wrt, inputs, names, grad_prefix, name, profile, gates),
-                        target)
+                        target=target)
 
 
 @contextlib.contextmanager
@@ -113,6 +135,12 @@ def _collector_paused():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def check(expr, at=None, tol: float = DEFAULT_TOLERANCE, **options) -> Report:
+    """Compile `expr` (or take a Compiled) and check its gradient; see Compiled.check."""
+    compiled = expr if isinstance(expr, Compiled) else compile(expr, **options)
+    return compiled.check(at, tol)
 
 
 def build_plan(expr, wrt=None, inputs=None, names="cs231n", grad_prefix="d", name="f",

@@ -8,13 +8,16 @@ import warnings
 from . import __version__
 from .api import compile as compile_formula
 from .api import complete_point, parse_point, write_module
+from .check import DEFAULT_TOLERANCE
 from .errors import FlatgradError, FlatgradWarning
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
 from .render import format_value
+from .shapes import parse_option
 from .targets import TARGETS
 
 EXIT_BAD_INPUT = 2
+EXIT_GRADIENT_MISMATCH = 1
 
 
 def _read_expression(args) -> str:
@@ -41,6 +44,9 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
                         help="fast folds unit factors; teach writes (1) * dden as the notes do")
     parser.add_argument("--gates", choices=LEVELS, default="staged",
                         help="primitive splits grouped gates (sigmoid, division)")
+    parser.add_argument("--shape", action="append", metavar="NAME=DIMS",
+                        help="declare an array input, e.g. W=5x10 or X=DxN (repeatable); "
+                             "gives numpy code")
     parser.add_argument("--target", choices=TARGETS, default="python",
                         help="python: scalars; numpy: whole arrays; numba: one compiled loop "
                              "over array elements (falls back to numpy without numba)")
@@ -53,10 +59,22 @@ def _compile(args):
         compiled = compile_formula(_read_expression(args), wrt=args.wrt, inputs=inputs,
                                    names=args.names, grad_prefix=args.grad_prefix,
                                    name=args.name, profile=args.profile, gates=args.gates,
-                                   target=args.target)
+                                   shapes=_shapes(args), target=args.target)
     for warning in caught:
         print(f"flatgrad: note: {warning.message}", file=sys.stderr)
     return compiled
+
+
+def _shapes(args):
+    if not args.shape:
+        return None
+    shapes = {}
+    for option in args.shape:
+        name, dims = parse_option(option)
+        if name in shapes:
+            raise FlatgradError(f"--shape gives {name} twice")
+        shapes[name] = dims
+    return shapes
 
 
 def cmd_compile(args) -> int:
@@ -76,12 +94,23 @@ def cmd_eval(args) -> int:
         raise FlatgradError("eval needs a point: --at " + ",".join(f"{n}=..." for n in
                                                                    compiled.inputs))
     point = complete_point(compiled.inputs, parse_point(args.at or ""))
-    value, grads = compiled.value_and_grad(**point)
+    try:
+        value, grads = compiled.value_and_grad(**point)
+    except (ArithmeticError, ValueError) as err:  # the point is outside the domain
+        raise FlatgradError(str(err)) from None
     print(f"{compiled.graph.nodes[compiled.graph.output].name} = {format_value(value)}")
     for name, grad in zip(compiled.wrt, grads):
         print(f"d{compiled.graph.nodes[compiled.graph.output].name}/d{name} = "
               f"{format_value(grad)}")
     return 0
+
+
+def cmd_check(args) -> int:
+    compiled = _compile(args)
+    points = [parse_point(text) for text in args.at] if args.at else None
+    report = compiled.check(points, args.tol)
+    print(report.table())
+    return 0 if report.ok else EXIT_GRADIENT_MISMATCH
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_formula_options(eval_parser)
     eval_parser.add_argument("--at", help="the point, e.g. x=3,y=-4")
     eval_parser.set_defaults(run=cmd_eval)
+
+    check_parser = commands.add_parser(
+        "check", help="compare the gradient with central differences and SymPy")
+    _add_formula_options(check_parser)
+    check_parser.add_argument("--at", action="append",
+                              help="a point, e.g. x=3,y=-4 (repeat for more; default: a few "
+                                   "deterministic random points)")
+    check_parser.add_argument("--tol", type=float, default=DEFAULT_TOLERANCE,
+                              help="largest relative error that passes (default %(default)g)")
+    check_parser.set_defaults(run=cmd_check)
     return parser
 
 

@@ -1,6 +1,8 @@
 """The one error type flatgrad raises for bad input, with a caret under the column."""
 from __future__ import annotations
 
+import unicodedata
+
 
 class FlatgradError(ValueError):
     """Bad input: says what is wrong and, when it knows, where (line, column)."""
@@ -21,11 +23,24 @@ class FlatgradError(ValueError):
             lines = self.source.split("\n") or [""]
             text = lines[min(self.line, len(lines) - 1)].expandtabs(1)
             where = f"line {self.line + 1}, column {self.col + 1}"
+            before, under = text[:self.col], text[self.col:self.col + self.width]
             parts = [f"{self.message} (at {where})" if len(lines) > 1 or self.col else self.message,
-                     "  " + text, "  " + " " * self.col + "^" * self.width]
+                     "  " + text,
+                     "  " + " " * _display_width(before) + "^" * max(1, _display_width(under))]
         if self.hint:
             parts.append(f"hint: {self.hint}")
         return "\n".join(parts)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: a combining accent takes none, a wide (CJK) character two,
+    so that the caret lands under the character that `col` counts to."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
 
 
 class FlatgradWarning(UserWarning):

@@ -8,12 +8,17 @@ a gate's name.
 Templates use ``{a}`` and ``{b}`` for the operands and ``{out}`` for the gate's
 own cached output. A local gradient of ``None`` means the operand is a
 compile-time constant (an exponent, an offset) that never gets a gradient.
+
+The numpy forms of these gates, and the gates that exist only for arrays
+(matmul, transpose, sum, softmax ...), are declared beside them in
+array_gates.py, one line per gate, in the same way.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Callable
 
 # Module-level helpers the generated code may call, each a small function with a
@@ -41,7 +46,10 @@ def logaddexp(u, v):
     return big + math.log(math.exp(u - big) + math.exp(v - big))''',
 }
 
-GLOBAL_NAMES = ("math",) + tuple(HELPERS)
+# The names the generated module itself defines or binds: user variables never
+# shadow them (the module renames its own instead). `failed_stage`, `STAGES` and
+# `error` turn a bare "math domain error" into one that names the failing stage.
+GLOBAL_NAMES = ("math", "failed_stage", "STAGES", "error") + tuple(HELPERS)
 _GLOBAL_REF = re.compile(r"\b(%s)\b" % "|".join(GLOBAL_NAMES))
 _PLACEHOLDER = re.compile(r"\{(a|b|out)\}")
 
@@ -72,6 +80,12 @@ class Gate:
     # form does, so both profiles give the same numbers to the last bit.
     fast: str = ""
     fast_local: tuple[str | None, ...] = ()
+    # What it means when the forward formula fails with Python's bare "math
+    # domain error" or "math range error", for the error naming the stage.
+    domain: str = ""
+    # The forward form in SymPy, where `forward` is not a plain formula of the
+    # math module (a helper, a conditional): `flatgrad check` differentiates it.
+    sympy: str = ""
 
     @property
     def arity(self) -> int:
@@ -88,9 +102,7 @@ class Gate:
             template = _GLOBAL_REF.sub(lambda m: globals_map.get(m.group(1), m.group(1)), template)
         values = {"out": out}
         values.update(zip("ab", operands))
-        # The templates hold no braces but their placeholders, so format_map
-        # fills them (a large formula fills a hundred thousand of them).
-        return template.format_map(values)
+        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
     def forward_form(self, profile: str = "teach") -> str:
         return self.fast if profile == "fast" and self.fast else self.forward
@@ -115,26 +127,48 @@ class Gate:
     def local_fn(self, i: int, profile: str = "teach") -> Callable:
         return _compile_template(self.local_form(i, profile), self.arity)
 
+    @property
+    def sympy_fn(self) -> Callable:
+        """The forward form as a function of SymPy expressions (`out` unused)."""
+        return _compile_template(self.sympy or self.forward, self.arity, "sympy")
+
 
 _FN_CACHE: dict = {}
 
 
-def _compile_template(template: str, arity: int) -> Callable:
+def _compile_template(template: str, arity: int, over: str = "float") -> Callable:
     """Turn one of this table's own templates into a Python function.
 
     Only templates written in this file are ever compiled: they give the
     compile-time constant folder and the `--at` evaluator exactly the float
-    operations that the generated code performs.
+    operations that the generated code performs, and `flatgrad check` the same
+    formulas over SymPy expressions.
     """
-    key = (template, arity)
+    key = (template, arity, over)
     if key not in _FN_CACHE:
         params = ", ".join(list("ab"[:arity]) + ["out"])
         body = _PLACEHOLDER.sub(lambda m: m.group(1), template)
-        namespace = {"math": math}
-        for helper_source in HELPERS.values():
-            exec(helper_source, namespace)  # the table's own helpers
+        if over == "sympy":
+            namespace = _sympy_namespace()
+        else:
+            namespace = {"math": math}
+            for helper_source in HELPERS.values():
+                exec(helper_source, namespace)  # the table's own helpers
         _FN_CACHE[key] = eval(f"lambda {params}: {body}", namespace)
     return _FN_CACHE[key]
+
+
+def _sympy_namespace() -> dict:
+    """The math module as the templates use it, spelled in SymPy."""
+    import sympy
+    same = ("sqrt", "exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+            "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "atan2")
+    as_sympy = {name: getattr(sympy, name) for name in same}
+    as_sympy.update(pow=sympy.Pow, fabs=sympy.Abs, pi=sympy.pi, e=sympy.E, tau=2 * sympy.pi,
+                    expm1=lambda a: sympy.exp(a) - 1, log1p=lambda a: sympy.log(1 + a),
+                    log2=lambda a: sympy.log(a, 2), log10=lambda a: sympy.log(a, 10),
+                    hypot=lambda a, b: sympy.sqrt(a**2 + b**2))
+    return {"math": SimpleNamespace(**as_sympy), "sympy": sympy}
 
 
 # -- expansions -------------------------------------------------------------
@@ -187,6 +221,9 @@ MUL = "mul swaps: each input's local gradient is the value of the other input"
 MAX = ("max routes: the whole gradient goes to the larger input and none to the other; "
        "at a tie it goes to the first")
 ONE_INPUT = "a one-input gate scales the upstream gradient by its local slope"
+LOG = "log of zero or a negative number"
+POWER = "a negative number to a fractional power, or zero to a negative power"
+OVERFLOW = "overflow: the result is too large for a float"
 FORK = "a fork adds: a value used in several places sums the gradients flowing back from each"
 
 _GATES = [
@@ -209,38 +246,47 @@ _GATES = [
     Gate("powi", "{a}**{b}", ("{b} * {a}**({b} - 1)", None), "{a}pow",
          "x**c has local gradient c·x**(c-1)", "pow"),
     Gate("powr", "math.pow({a}, {b})", ("{b} * math.pow({a}, {b} - 1)", None), "{a}pow",
-         "x**c has local gradient c·x**(c-1)", "pow"),
+         "x**c has local gradient c·x**(c-1)", "pow", domain=POWER),
     Gate("pow", "math.pow({a}, {b})", ("{b} * math.pow({a}, {b} - 1)", "math.log({a}) * {out}"),
          "{a}pow{b}", "a**b has local gradients b·a**(b-1) and log(a)·a**b", "pow",
-         expand=_expand_pow),
+         expand=_expand_pow, domain=POWER),
     Gate("sqrt", "math.sqrt({a})", ("0.5 / {out}",), "sqrt{a}",
-         "√x has local gradient 1/(2√x), read from the cached output", "unary"),
+         "√x has local gradient 1/(2√x), read from the cached output", "unary",
+         domain="square root of a negative number"),
     Gate("exp", "math.exp({a})", ("{out}",), "exp{a}",
-         "exp is its own derivative: the local gradient is the cached output", "unary"),
-    Gate("expm1", "math.expm1({a})", ("{out} + 1.0",), "expm1{a}", ONE_INPUT, "unary"),
-    Gate("log", "math.log({a})", ("1.0 / {a}",), "log{a}", "log has local gradient 1/x", "unary"),
-    Gate("log1p", "math.log1p({a})", ("1.0 / (1.0 + {a})",), "log1p{a}", ONE_INPUT, "unary"),
-    Gate("log2", "math.log2({a})", ("1.0 / ({a} * math.log(2.0))",), "log2{a}", ONE_INPUT, "unary"),
+         "exp is its own derivative: the local gradient is the cached output", "unary",
+         domain=OVERFLOW),
+    Gate("expm1", "math.expm1({a})", ("{out} + 1.0",), "expm1{a}", ONE_INPUT, "unary",
+         domain=OVERFLOW),
+    Gate("log", "math.log({a})", ("1.0 / {a}",), "log{a}", "log has local gradient 1/x", "unary",
+         domain=LOG),
+    Gate("log1p", "math.log1p({a})", ("1.0 / (1.0 + {a})",), "log1p{a}", ONE_INPUT, "unary",
+         domain="log1p of a number at or below -1"),
+    Gate("log2", "math.log2({a})", ("1.0 / ({a} * math.log(2.0))",), "log2{a}", ONE_INPUT, "unary",
+         domain=LOG),
     Gate("log10", "math.log10({a})", ("1.0 / ({a} * math.log(10.0))",), "log10{a}", ONE_INPUT,
-         "unary"),
+         "unary", domain=LOG),
     Gate("sin", "math.sin({a})", ("math.cos({a})",), "sin{a}", ONE_INPUT, "unary"),
     Gate("cos", "math.cos({a})", ("-math.sin({a})",), "cos{a}", ONE_INPUT, "unary"),
     Gate("tan", "math.tan({a})", ("1.0 + {out}**2",), "tan{a}", ONE_INPUT, "unary"),
     Gate("asin", "math.asin({a})", ("1.0 / math.sqrt(1.0 - {a}**2)",), "asin{a}", ONE_INPUT,
-         "unary"),
+         "unary", domain="asin of a number outside [-1, 1]"),
     Gate("acos", "math.acos({a})", ("-1.0 / math.sqrt(1.0 - {a}**2)",), "acos{a}", ONE_INPUT,
-         "unary"),
+         "unary", domain="acos of a number outside [-1, 1]"),
     Gate("atan", "math.atan({a})", ("1.0 / (1.0 + {a}**2)",), "atan{a}", ONE_INPUT, "unary"),
-    Gate("sinh", "math.sinh({a})", ("math.cosh({a})",), "sinh{a}", ONE_INPUT, "unary"),
-    Gate("cosh", "math.cosh({a})", ("math.sinh({a})",), "cosh{a}", ONE_INPUT, "unary"),
+    Gate("sinh", "math.sinh({a})", ("math.cosh({a})",), "sinh{a}", ONE_INPUT, "unary",
+         domain=OVERFLOW),
+    Gate("cosh", "math.cosh({a})", ("math.sinh({a})",), "cosh{a}", ONE_INPUT, "unary",
+         domain=OVERFLOW),
     Gate("tanh", "math.tanh({a})", ("1.0 - {out}**2",), "tanh{a}",
          "tanh has local gradient 1 - tanh², read from the cached output", "unary",
          primitive=_primitive_tanh),
     Gate("asinh", "math.asinh({a})", ("1.0 / math.sqrt({a}**2 + 1.0)",), "asinh{a}", ONE_INPUT,
          "unary"),
     Gate("acosh", "math.acosh({a})", ("1.0 / math.sqrt({a}**2 - 1.0)",), "acosh{a}", ONE_INPUT,
-         "unary"),
-    Gate("atanh", "math.atanh({a})", ("1.0 / (1.0 - {a}**2)",), "atanh{a}", ONE_INPUT, "unary"),
+         "unary", domain="acosh of a number below 1"),
+    Gate("atanh", "math.atanh({a})", ("1.0 / (1.0 - {a}**2)",), "atanh{a}", ONE_INPUT, "unary",
+         domain="atanh of a number outside (-1, 1)"),
     Gate("erf", "math.erf({a})", ("2.0 / math.sqrt(math.pi) * math.exp(-{a}**2)",), "erf{a}",
          ONE_INPUT, "unary"),
     Gate("erfc", "math.erfc({a})", ("-2.0 / math.sqrt(math.pi) * math.exp(-{a}**2)",),
@@ -248,28 +294,33 @@ _GATES = [
     Gate("atan2", "math.atan2({a}, {b})",
          ("{b} / ({a}**2 + {b}**2)", "-{a} / ({a}**2 + {b}**2)"), "atan2{a}{b}",
          "atan2(y, x) has local gradients x/(x²+y²) and -y/(x²+y²)", "unary"),
-    Gate("hypot", "math.hypot({a}, {b})", ("{a} / {out}", "{b} / {out}"), "hypot{a}{b}",
-         "hypot(x, y) has local gradients x/h and y/h, read from the cached output h", "unary"),
+    Gate("hypot", "math.hypot({a}, {b})",
+         ("{a} / {out} if {out} else 0.0", "{b} / {out} if {out} else 0.0"), "hypot{a}{b}",
+         "hypot(x, y) has local gradients x/h and y/h, read from the cached output h "
+         "(0 at the kink h = 0, as for abs)", "unary"),
     Gate("sigmoid", "sigmoid({a})", ("(1 - {out}) * {out}",), "sig{a}",
          "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
-         "sigmoid", primitive=_primitive_sigmoid,
+         "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))",
          fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
          fast_local=("(1.0 - {out}) * {out}",)),
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
-         "softplus has the sigmoid as its local gradient", "unary"),
+         "softplus has the sigmoid as its local gradient", "unary",
+         sympy="sympy.log(1 + sympy.exp({a}))"),
     Gate("logaddexp", "logaddexp({a}, {b})",
-         ("math.exp({a} - {out})", "math.exp({b} - {out})"), "lse{a}{b}",
-         "log-sum-exp routes softly: each input gets the share exp(x - f) of the gradient",
-         "max"),
+         ("sigmoid({a} - {b})", "sigmoid({b} - {a})"), "lse{a}{b}",
+         "log-sum-exp routes softly: each input gets the share exp(x - f) = σ(a - b) of the "
+         "gradient (the sigmoid form stays exact where f has rounded)",
+         "max", sympy="sympy.log(sympy.exp({a}) + sympy.exp({b}))"),
     Gate("relu", "{a} if {a} > 0.0 else 0.0", ("1.0 if {a} > 0.0 else 0.0",), "relu{a}",
          "relu routes: the gradient passes where the input was positive and stops elsewhere "
-         "(at 0 it stops)", "max"),
+         "(at 0 it stops)", "max", sympy="sympy.Max({a}, 0)"),
     Gate("max", "{a} if {a} >= {b} else {b}",
-         ("1.0 if {a} >= {b} else 0.0", "0.0 if {a} >= {b} else 1.0"), "max{a}{b}", MAX, "max"),
+         ("1.0 if {a} >= {b} else 0.0", "0.0 if {a} >= {b} else 1.0"), "max{a}{b}", MAX, "max",
+         sympy="sympy.Max({a}, {b})"),
     Gate("min", "{a} if {a} <= {b} else {b}",
          ("1.0 if {a} <= {b} else 0.0", "0.0 if {a} <= {b} else 1.0"), "min{a}{b}",
          "min routes: the whole gradient goes to the smaller input; at a tie to the first",
-         "max"),
+         "max", sympy="sympy.Min({a}, {b})"),
     Gate("abs", "math.fabs({a})", ("1.0 if {a} > 0.0 else -1.0 if {a} < 0.0 else 0.0",),
          "abs{a}", "abs routes the gradient with the sign of its input (0 at the kink)", "max"),
 ]
@@ -277,7 +328,8 @@ _GATES = [
 GATES: dict[str, Gate] = {g.name: g for g in _GATES}
 
 # The Python operators, and the spellings people use for gates.
-OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
+OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg",
+             "@": "matmul", ".T": "transpose"}
 ALIASES = {"σ": "sigmoid", "√": "sqrt", "ln": "log", "fabs": "abs", "logistic": "sigmoid",
            "expit": "sigmoid", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
            "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2",

@@ -13,6 +13,7 @@ import keyword
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import gates as gate_table
 from .errors import FlatgradError
@@ -20,6 +21,7 @@ from .gates import GATES, Gate
 from .parse import Apply, Name, Num, Program, Token
 
 MAX_NAME_LENGTH = 10
+MAX_FOLDED_TEXT = 40
 LEVELS = ("staged", "primitive")
 NAMINGS = ("cs231n", "numbered")
 
@@ -55,7 +57,12 @@ class Graph:
         return [n for n in self.nodes if n.kind == "stage"]
 
     def input_node(self, name: str) -> Node:
-        return next(n for n in self.nodes if n.kind == "input" and n.name == name)
+        return self._inputs_by_name[name]
+
+    @cached_property
+    def _inputs_by_name(self) -> dict[str, Node]:
+        # an input's name is its label from the start, so this never goes stale
+        return {n.label: n for n in self.nodes if n.kind == "input"}
 
     def operand_text(self, index: int) -> str:
         node = self.nodes[index]
@@ -80,7 +87,13 @@ class Graph:
 
 
 class Stager:
-    """Builds the graph; gate expansions in the table call back into it."""
+    """Builds the graph; gate expansions in the table call back into it.
+
+    `table` is the gate table the program is staged with: the scalar table
+    here, its numpy forms for array programs (array_graph.ArrayStager).
+    """
+
+    table: dict[str, Gate] = GATES
 
     def __init__(self, program: Program, inputs=None, level="staged"):
         if level not in LEVELS:
@@ -117,7 +130,7 @@ class Stager:
         return self.cache[key]
 
     def gate(self, name: str, *args: int, expand: bool = True, token: Token | None = None) -> int:
-        gate = GATES[name]
+        gate = self.table[name]
         for arg, role in zip(args, gate.roles):
             node = self.nodes[arg]
             if node.kind == "stage" and node.label is None and node.hint is None:
@@ -154,6 +167,9 @@ class Stager:
         if not math.isfinite(value):
             raise self.program.error("this constant is not a finite number", token)
         text = gate.forward_code([_paren(self.nodes[a].text) for a in args])
+        if len(text) > MAX_FOLDED_TEXT:
+            # 1**1**1... three thousand deep reads (and compiles) better as its value
+            text = _number_text(value)
         return self.const(value, text)
 
     def statement(self, statement) -> int:
@@ -187,19 +203,31 @@ class Stager:
         self.used_as_input.setdefault(name, item.token)
         return self._input(name, item.token)
 
+    def lookup(self, name: str, nargs: int) -> Gate | None:
+        """The gate a call by `name` with `nargs` operands stands for."""
+        return gate_table.lookup(name)
+
+    def callable_names(self) -> list[str]:
+        return gate_table.CALLABLE
+
     def _apply(self, item: Apply, args: list[int]) -> int:
         if item.operator:
+            if item.func not in self.table:
+                raise self.program.error(
+                    f"{item.token.text!r} needs arrays, and every input here is a scalar",
+                    item.token, hint="declare shapes, e.g. --shape W=5x10 or a first line "
+                                     "'W: 5x10'")
             return self.gate(item.func, *args, token=item.token)
         name = item.func
         if name in self.env or name in self.input_nodes:
             raise self.program.error(f"{name!r} is a variable here, not a function", item.token,
                                      hint=f"write {name}*(...) for a product")
-        gate = gate_table.lookup(name)
+        gate = self.lookup(name, len(args))
         if gate is None:
-            known = gate_table.CALLABLE + sorted(gate_table.ALIASES)
+            known = self.callable_names() + sorted(gate_table.ALIASES)
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
             hint = "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else \
-                "the gates are: " + ", ".join(gate_table.CALLABLE)
+                "the gates are: " + ", ".join(self.callable_names())
             raise self.program.error(f"unknown function {name!r}", item.token, hint=hint)
         if len(args) != gate.arity:
             if gate.name in gate_table.VARIADIC and len(args) > gate.arity:
@@ -221,7 +249,7 @@ class Stager:
             raise self.program.error(f"{name!r} is an input and cannot be assigned", target)
         if self.nodes[node].kind != "stage":
             # a name for an input or a constant is a stage of its own: a copy
-            node = self._add(Node(0, "stage", gate=GATES["copy"], args=(node,), token=target))
+            node = self._add(Node(0, "stage", gate=self.table["copy"], args=(node,), token=target))
         if self.nodes[node].label is None:
             self.nodes[node].label = name
         self.env[name] = node
@@ -229,14 +257,15 @@ class Stager:
 
 
 def stage(program: Program, inputs=None, level: str = "staged",
-          naming: str = "cs231n", grad_prefix: str = "d", function: str = "f") -> Graph:
-    """Stage a parsed program into a named SSA graph."""
+          naming: str = "cs231n", grad_prefix: str = "d", function: str = "f",
+          stager: type = Stager) -> Graph:
+    """Stage a parsed program into a named SSA graph (with `stager`'s gate table)."""
     if naming not in NAMINGS:
         raise FlatgradError(f"unknown naming {naming!r}; choose one of {NAMINGS}")
     _check_identifier(function, "function name")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", grad_prefix or "-"):
         raise FlatgradError(f"gradient prefix {grad_prefix!r} must start a valid identifier")
-    stager = Stager(program, inputs, level)
+    stager = stager(program, inputs, level)
     output = None
     for number, statement in enumerate(program.statements, start=1):
         if statement.target is None and number < len(program.statements):
@@ -248,7 +277,7 @@ def stage(program: Program, inputs=None, level: str = "staged",
         if statement.target is not None:
             output = stager.assign(statement.target, output)
     if stager.nodes[output].kind != "stage":
-        output = stager._add(Node(0, "stage", gate=GATES["copy"], args=(output,)))
+        output = stager._add(Node(0, "stage", gate=stager.table["copy"], args=(output,)))
     order = tuple(stager.input_nodes)
     graph = _prune(stager, output, order, program)
     graph.function = function
@@ -279,8 +308,7 @@ RESERVED = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
 def _name(graph: Graph, naming: str) -> None:
     """Give every node a Python name that collides with nothing else in the module."""
     user = set(graph.inputs) | {n.label for n in graph.nodes if n.label}
-    taken = RESERVED | user | {graph.function, graph.function + "_and_grad"}
-    searched: dict[str, int] = {}
+    taken = _Taken(RESERVED | user | {graph.function, graph.function + "_and_grad"})
     for name in gate_table.GLOBAL_NAMES:
         graph.globals[name] = _fresh(name, taken)
         taken.add(graph.globals[name])
@@ -297,7 +325,7 @@ def _name(graph: Graph, naming: str) -> None:
                 candidate = f"s{count}"
             else:
                 candidate = node.hint or _stem_name(graph, node)
-            node.name = _fresh(candidate, taken, searched)
+            node.name = _fresh(candidate, taken)
             taken.add(node.name)
             count += 1
     for node in graph.nodes:
@@ -305,7 +333,7 @@ def _name(graph: Graph, naming: str) -> None:
             base = graph.grad_prefix + node.name
             if base in taken and graph.grad_prefix + "_" + node.name not in taken:
                 base = graph.grad_prefix + "_" + node.name
-            node.grad = _fresh(base, taken, searched)
+            node.grad = _fresh(base, taken)
             taken.add(node.grad)
 
 
@@ -330,20 +358,23 @@ def _const_word(node: Node) -> str:
     return node.text if node.text.isdigit() else "c"
 
 
-def _fresh(candidate: str, taken: set[str], searched: dict[str, int] | None = None) -> str:
-    """The candidate, or the first of candidate2, candidate3 ... not taken.
+class _Taken(set):
+    """The names in use, remembering the last number `_fresh` gave each stem, so
+    that 5,000 stages named total, total2, total3 ... take linear time."""
 
-    `searched` remembers where each candidate's search stopped: `taken` only
-    grows, so the first free number never goes down, and naming stays linear
-    in the number of stages that share a stem."""
+    def __init__(self, names=()):
+        super().__init__(names)
+        self.last: dict[str, int] = {}
+
+
+def _fresh(candidate: str, taken: _Taken) -> str:
     if candidate not in taken:
         return candidate
     joiner = "_" if candidate[-1].isdigit() else ""
-    k = searched.get(candidate, 2) if searched is not None else 2
+    k = taken.last.get(candidate, 1) + 1
     while f"{candidate}{joiner}{k}" in taken:
         k += 1
-    if searched is not None:
-        searched[candidate] = k
+    taken.last[candidate] = k
     return f"{candidate}{joiner}{k}"
 
 

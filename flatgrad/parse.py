@@ -33,7 +33,6 @@ REFUSED = {
     "{": "sets, dicts and braces are not allowed", "}": "sets, dicts and braces are not allowed",
     ":": "':' is not allowed (no slices, annotations or lambdas)",
     ":=": "assignment expressions (:=) are not allowed",
-    "@": "'@' (matrix multiply) is not defined for scalars",
     "%": "'%' (modulo) has no gradient and is not supported",
     "//": "'//' (floor division) has no gradient and is not supported",
     "==": "comparisons are not allowed", "!=": "comparisons are not allowed",
@@ -43,10 +42,11 @@ REFUSED = {
     "~": "bitwise operators are not allowed", "<<": "bitwise operators are not allowed",
     ">>": "bitwise operators are not allowed", "!": "'!' is not allowed",
     "`": "backticks are not allowed", "$": "'$' is not allowed", "?": "'?' is not allowed",
-    ".": "attribute access is not allowed: call gates by name, e.g. exp(x), not math.exp(x)",
+    ".": "attribute access is not allowed (only .T, the transpose): call gates by name, "
+         "e.g. exp(x), not math.exp(x)",
     "\\": "a backslash is only allowed at the end of a line",
 }
-_SYMBOLS = sorted(["**", "+", "-", "*", "/", "(", ")", ",", ";", "="] + list(REFUSED)
+_SYMBOLS = sorted(["**", "+", "-", "*", "/", "@", "(", ")", ",", ";", "="] + list(REFUSED)
                   + list(BOARD_OPERATORS) + ["√"], key=len, reverse=True)
 _ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Longest first, so '**' wins over '*'.
@@ -191,6 +191,10 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("name", name, line, col, j - i))
             i = j
             continue
+        if source.startswith(TRANSPOSE, i) and not _continues_name(source, i + 2):
+            tokens.append(Token("op", TRANSPOSE, line, col, 2))
+            i += 2
+            continue
         match = _SYMBOL_RE.match(source, i)
         if match is None:
             _fail(source, f"unexpected character {ch!r} (U+{ord(ch):04X})", line, col)
@@ -220,8 +224,18 @@ def tokenize(source: str) -> list[Token]:
     return tokens
 
 
+def _continues_name(source: str, i: int) -> bool:
+    return i < len(source) and (source[i].isidentifier() or source[i].isdigit())
+
+
 BINARY = {"+": (1, "left"), "-": (1, "left"), "*": (2, "left"), "/": (2, "left"),
-          "**": (4, "right")}
+          "@": (2, "left"), "**": (4, "right")}
+# `.T` (the transpose) is the one attribute allowed: a postfix operator that binds
+# tightest, as in numpy.
+TRANSPOSE = ".T"
+# `axis=` is the one keyword argument; it is read as the call's last positional
+# operand, so `sum(X, axis=0)` and `sum(X, 0)` are one gate.
+KEYWORDS = ("axis",)
 PREFIX = {"-": "neg", "+": "pos", "√": "sqrt"}
 PREFIX_PRECEDENCE = 3
 
@@ -250,12 +264,31 @@ def _statement(program: Program, tokens: list[Token], terminator: Token) -> Stat
             raise program.error("only a plain name can be assigned to", tokens[0])
         target, tokens = tokens[0], tokens[2:]
     statement = Statement(target)
+    tokens = _keywords_as_positional(program, tokens)
     for token in tokens:
         if token.kind == "assign":
             raise program.error("'=' may only follow a name at the start of a statement",
                                 token, hint="use '==' nowhere: comparisons have no gradient")
     _shunting_yard(program, tokens, statement.postfix, terminator)
     return statement
+
+
+def _keywords_as_positional(program: Program, tokens: list[Token]) -> list[Token]:
+    kept: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.kind == "name" and i + 1 < len(tokens) and tokens[i + 1].kind == "assign" \
+                and kept and kept[-1].kind == "comma":
+            if token.text not in KEYWORDS:
+                raise program.error(f"unknown keyword argument {token.text!r}", token,
+                                    hint="the only keyword argument is axis=, as in "
+                                         "sum(X, axis=0)")
+            i += 2
+            continue
+        kept.append(token)
+        i += 1
+    return kept
 
 
 # Markers on the operator stack.
@@ -314,6 +347,8 @@ def _shunting_yard(program: Program, tokens: list[Token], out: list, terminator:
                     reduce_top()
                 ops.append(("binary", token, None))
                 expect_operand = True
+            elif token.kind == "op" and token.text == TRANSPOSE:
+                out.append(Apply(OPERATORS[TRANSPOSE], 1, token, True))
             elif token.kind == "sup":
                 exponent = token.text
                 out.append(Num(float(exponent), exponent, token))
@@ -369,7 +404,7 @@ def _expected_operand(token: Token) -> str:
 
 
 _SYMBOL = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2), "div": ("/", 2),
-           "pow": ("**", 4)}
+           "matmul": ("@", 2), "pow": ("**", 4)}
 _ATOM = 9
 
 
@@ -379,12 +414,13 @@ def pretty(program: Program) -> str:
 
 def pretty_statements(program: Program) -> list[str]:
     """The program in canonical spelling, a string per statement, rebuilt from its
-    tokens (so it never carries anything the tokenizer did not accept)."""
+    tokens (so it never carries anything the tokenizer did not accept).
+
+    Pieces are nested tuples joined once at the end: gluing strings at every
+    operator would copy a 5,000-term sum 5,000 times."""
     parts = []
     for statement in program.statements:
-        # Texts are built as trees of pieces and joined once at the end: gluing
-        # strings at each operator would copy a long sum's text once per term.
-        stack: list[tuple] = []
+        stack: list[tuple[object, int]] = []
         for item in statement.postfix:
             if isinstance(item, Num):
                 stack.append((item.text, _ATOM))
@@ -401,6 +437,9 @@ def pretty_statements(program: Program) -> list[str]:
                     right = ("(", right, ")")
                 glue = "**" if symbol == "**" else f" {symbol} "
                 stack.append(((left, glue, right), prec))
+            elif item.operator and item.token.text == TRANSPOSE:
+                operand, prec = stack.pop()
+                stack.append(((operand, ".T") if prec == _ATOM else ("(", operand, ").T"), _ATOM))
             elif item.operator:  # neg
                 operand, prec = stack.pop()
                 stack.append((("-(", operand, ")") if prec < 3 else ("-", operand), 3))
@@ -410,20 +449,19 @@ def pretty_statements(program: Program) -> list[str]:
             else:
                 args = [piece for piece, _ in stack[len(stack) - item.nargs:]]
                 del stack[len(stack) - item.nargs:]
-                joined = [piece for arg in args for piece in (", ", arg)][1:]
-                stack.append(((item.func, "(", *joined, ")"), _ATOM))
-        text = _join(stack[-1][0])
+                separated = [p for arg in args for p in (", ", arg)][1:]
+                stack.append(((item.func, "(", *separated, ")"), _ATOM))
+        text = _flatten(stack[-1][0])
         parts.append(f"{statement.target.text} = {text}" if statement.target else text)
     return parts
 
 
-def _join(tree) -> str:
-    """Flatten nested tuples of strings, left to right, without recursion."""
-    pieces, todo = [], [tree]
-    while todo:
+def _flatten(pieces) -> str:
+    out, todo = [], [pieces]
+    while todo:  # iterative: a formula may nest thousands deep
         piece = todo.pop()
         if isinstance(piece, str):
-            pieces.append(piece)
+            out.append(piece)
         else:
             todo.extend(reversed(piece))
-    return "".join(pieces)
+    return "".join(out)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .errors import FlatgradError
@@ -83,8 +85,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
 
     # A node needs a gradient when it depends on a differentiated input.
     needs = [False] * len(graph.nodes)
+    differentiated = set(wrt)
     for node in graph.nodes:
-        needs[node.index] = (node.name in wrt) if node.kind == "input" else \
+        needs[node.index] = (node.name in differentiated) if node.kind == "input" else \
             any(needs[a] for a in node.args)
 
     assigned: set[int] = set()
@@ -134,10 +137,10 @@ def chain(local: str, upstream: str, profile: str, tight: bool | None = None) ->
         return upstream
     if local == "-1":
         return f"-{upstream}"
+    # a routing gate's 0/1 choice routes the upstream gradient (a nested choice,
+    # abs's 1 / -1 / 0, does not: it must stay a product)
     routed = local[:7] in ("1.0 if ", "0.0 if ") and \
         re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
-    # one condition only: abs's `1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0` is
-    # a product, not a route
     if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"} \
             and " else " not in routed.group(2):
         yes, no = (upstream, "0.0") if routed.group(1) == "1.0" else ("0.0", upstream)
@@ -170,6 +173,18 @@ def _check_wrt(graph: Graph, wrt) -> tuple[str, ...]:
     return wrt
 
 
+@contextmanager
+def _naming_the_line(line: Line, domain: str, point) -> Iterator[None]:
+    try:
+        yield
+    except (ArithmeticError, ValueError) as err:
+        what = f"{domain} ({err})" if domain else str(err)
+        at = ", ".join(f"{name}={value:g}" for name, value in point.items())
+        where = f"stage ({line.ref}) {line.text}" if line.stage < 0 else \
+            f"the gradient line {line.text}, backprop of stage ({line.ref})"
+        raise FlatgradError(f"{what} at {where}, evaluated at {at}") from None
+
+
 def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
     """Fill in every line's value at `point`, computed with the gate table's own
     formulas (the same float operations as the generated code). Returns the
@@ -183,16 +198,18 @@ def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
             values[node.index] = node.value
     for line in plan.forward:
         node = graph.nodes[line.node]
-        values[node.index] = line.value = node.gate.forward_fn_in(plan.profile)(
-            *[values[a] for a in node.args], None)
+        with _naming_the_line(line, node.gate.domain, point):
+            values[node.index] = line.value = node.gate.forward_fn_in(plan.profile)(
+                *[values[a] for a in node.args], None)
     grads: dict[int, float] = {}
     for line in plan.backward_lines:
         if line.stage < 0:
             line.value = grads[line.node] = 0.0
             continue
         stage = graph.nodes[line.stage]
-        local = stage.gate.local_fn(line.operand, plan.profile)(
-            *[values[a] for a in stage.args], values[stage.index])
+        with _naming_the_line(line, "", point):
+            local = stage.gate.local_fn(line.operand, plan.profile)(
+                *[values[a] for a in stage.args], values[stage.index])
         contribution = local if stage.index == graph.output else local * grads[stage.index]
         grads[line.node] = grads[line.node] + contribution if line.accumulate else contribution
         line.value = grads[line.node]

@@ -55,7 +55,7 @@ class _DropModulePrefix(ast.NodeTransformer):
     def visit_Attribute(self, node):
         if isinstance(node.value, ast.Name) and node.value.id in MODULE_PREFIXES:
             return ast.copy_location(ast.Name(node.attr, ast.Load()), node)
-        return node  # left for the parser to refuse
+        return self.generic_visit(node)  # `.T` is kept; anything else the parser refuses
 
 
 def _expression(node: ast.AST) -> str:

@@ -18,7 +18,7 @@ import warnings
 from . import __version__
 from .errors import FlatgradError, FlatgradWarning
 from .gates import HELPERS
-from .graph import RESERVED, _fresh
+from .graph import RESERVED, _fresh, _Taken
 from .plan import Line, Plan
 from .parse import pretty_statements
 from .render import _steps, _tagged, environment, module_source, rename_globals
@@ -102,7 +102,7 @@ def source(plan: Plan, target: str = "python", with_values: bool = False) -> str
 def _names(plan: Plan, wanted) -> dict[str, str]:
     """Module-level names (np, numba, kernels) that collide with no variable."""
     graph = plan.graph
-    taken = set(RESERVED) | set(graph.inputs) | set(graph.globals.values())
+    taken = _Taken(set(RESERVED) | set(graph.inputs) | set(graph.globals.values()))
     taken |= {graph.function, graph.function + "_and_grad"}
     for node in graph.nodes:
         taken.update(n for n in (node.name, node.grad) if n)

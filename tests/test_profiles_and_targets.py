@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 import flatgrad
 from flatgrad import gates
-from flatgrad.graph import _fresh
 from flatgrad import FlatgradWarning
 from flatgrad.targets import ARRAY_HELPERS, NUMPY_FUNCTIONS
 
@@ -323,17 +322,6 @@ def test_array_modules_keep_clear_of_user_names():
 def test_unknown_target_is_a_clear_error():
     with pytest.raises(flatgrad.FlatgradError, match="unknown target 'gpu'"):
         flatgrad.compile(REFERENCE, target="gpu")
-
-
-def test_fresh_names_resume_where_they_stopped_and_still_pick_the_first_free():
-    taken, searched = {"s", "s2", "s3"}, {}
-    picked = []
-    for _ in range(4):
-        picked.append(_fresh("s", taken, searched))
-        taken.add(picked[-1])
-    assert picked == ["s4", "s5", "s6", "s7"]
-    assert _fresh("t", taken, searched) == "t"
-    assert _fresh("x1", {"x1"}, {}) == "x1_2"
 
 
 def test_cli_compiles_for_a_target():

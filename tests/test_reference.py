@@ -26,7 +26,7 @@ SEED_REFS = [8, 8, 7, 6, 6, 5, 4, 4, 3, 2, 2, 1]
 
 
 def code_lines(source, start, stop):
-    block = source.split(start, 1)[1].split(stop, 1)[0]
+    block = source.split(start, 1)[1].split(stop, 1)[0].split("except (", 1)[0]
     return [line.strip() for line in block.splitlines()
             if line.strip() and not line.strip().startswith("#")]
 
