@@ -335,3 +335,8 @@ def test_cli_compiles_for_a_target():
                          capture_output=True, text=True, cwd=ROOT,
                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert bad.returncode == 2 and "invalid choice: 'gpu'" in bad.stderr
+
+
+def test_array_programs_refuse_a_scalar_target():
+    with pytest.raises(flatgrad.FlatgradError, match="array inputs always compiles to numpy"):
+        flatgrad.compile("sum(W)", shapes={"W": (2, 3)}, target="numba")
