@@ -2,6 +2,7 @@
 __version__ = "0.1.0"
 
 from .api import Compiled, check, compile, parse_point  # noqa: E402
-from .errors import FlatgradError  # noqa: E402
+from .errors import FlatgradError, FlatgradWarning  # noqa: E402
 
-__all__ = ["Compiled", "FlatgradError", "check", "compile", "parse_point", "__version__"]
+__all__ = ["Compiled", "FlatgradError", "FlatgradWarning", "check", "compile", "parse_point",
+           "__version__"]

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from . import __version__
 from .api import compile as compile_formula
 from .api import complete_point, parse_point, write_module
 from .check import DEFAULT_TOLERANCE
 from .documents import add_diagram_options, add_handout_options, write_diagram, write_handout
-from .errors import FlatgradError
+from .errors import FlatgradError, FlatgradWarning
 from .graph import LEVELS, NAMINGS
 from .plan import PROFILES
 from .render import format_value
 from .shapes import parse_option
+from .targets import TARGETS
 
 EXIT_BAD_INPUT = 2
 EXIT_GRADIENT_MISMATCH = 1
@@ -46,13 +48,22 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shape", action="append", metavar="NAME=DIMS",
                         help="declare an array input, e.g. W=5x10 or X=DxN (repeatable); "
                              "gives numpy code")
+    parser.add_argument("--target", choices=TARGETS, default="python",
+                        help="python: scalars; numpy: whole arrays; numba: one compiled loop "
+                             "over array elements (falls back to numpy without numba)")
 
 
 def _compile(args):
     inputs = [s.strip() for s in args.inputs.split(",") if s.strip()] if args.inputs else None
-    return compile_formula(_read_expression(args), wrt=args.wrt, inputs=inputs,
-                           names=args.names, grad_prefix=args.grad_prefix, name=args.name,
-                           profile=args.profile, gates=args.gates, shapes=_shapes(args))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FlatgradWarning)
+        compiled = compile_formula(_read_expression(args), wrt=args.wrt, inputs=inputs,
+                                   names=args.names, grad_prefix=args.grad_prefix,
+                                   name=args.name, profile=args.profile, gates=args.gates,
+                                   shapes=_shapes(args), target=args.target)
+    for warning in caught:
+        print(f"flatgrad: note: {warning.message}", file=sys.stderr)
+    return compiled
 
 
 def _shapes(args):

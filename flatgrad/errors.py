@@ -41,3 +41,7 @@ def _display_width(text: str) -> int:
             continue
         width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
     return width
+
+
+class FlatgradWarning(UserWarning):
+    """Something flatgrad did differently from what was asked, and why."""

@@ -27,12 +27,10 @@ from typing import Callable
 HELPERS = {
     "sigmoid": '''\
 def sigmoid(z):
-    # 1 / (1 + exp(-z)), split on the sign so that exp never overflows:
-    # sigmoid(-1000.0) is 0.0, not an OverflowError.
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    ez = math.exp(z)
-    return ez / (1.0 + ez)''',
+    # 1 / (1 + exp(-z)), except where exp(-z) would overflow: there 1 + exp(z)
+    # rounds to 1 and sigmoid(z) is exp(z), so sigmoid(-1000.0) is 0.0, not an
+    # OverflowError. The fast profile writes this same expression inline.
+    return 1.0 / (1.0 + math.exp(-z)) if z > -709.0 else math.exp(z)''',
     "softplus": '''\
 def softplus(z):
     # log(1 + exp(z)) without overflow: for large z it is z + log1p(exp(-z)).
@@ -75,6 +73,13 @@ class Gate:
     # The name of a stage whose pattern name would be too long (default: the
     # stem without its operands, or the gate's name).
     short: str = ""
+    # The fast profile's spelling of the forward form and of the local
+    # gradients, where it differs from the notes': written out instead of a
+    # helper call, and with float literals (CPython multiplies two floats on a
+    # quicker path than an int and a float). Each rounds exactly as the notes'
+    # form does, so both profiles give the same numbers to the last bit.
+    fast: str = ""
+    fast_local: tuple[str | None, ...] = ()
     # What it means when the forward formula fails with Python's bare "math
     # domain error" or "math range error", for the error naming the stage.
     domain: str = ""
@@ -99,18 +104,28 @@ class Gate:
         values.update(zip("ab", operands))
         return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
-    def forward_code(self, operands, globals_map=None) -> str:
-        return self.code(self.forward, operands, globals_map=globals_map)
+    def forward_form(self, profile: str = "teach") -> str:
+        return self.fast if profile == "fast" and self.fast else self.forward
 
-    def local_code(self, i: int, operands, out: str, globals_map=None) -> str:
-        return self.code(self.local[i], operands, out, globals_map)
+    def local_form(self, i: int, profile: str = "teach") -> str | None:
+        return self.fast_local[i] if profile == "fast" and self.fast_local else self.local[i]
+
+    def forward_code(self, operands, globals_map=None, profile: str = "teach") -> str:
+        return self.code(self.forward_form(profile), operands, globals_map=globals_map)
+
+    def local_code(self, i: int, operands, out: str, globals_map=None,
+                   profile: str = "teach") -> str:
+        return self.code(self.local_form(i, profile), operands, out, globals_map)
 
     @property
     def forward_fn(self) -> Callable:
         return _compile_template(self.forward, self.arity)
 
-    def local_fn(self, i: int) -> Callable:
-        return _compile_template(self.local[i], self.arity)
+    def forward_fn_in(self, profile: str) -> Callable:
+        return _compile_template(self.forward_form(profile), self.arity)
+
+    def local_fn(self, i: int, profile: str = "teach") -> Callable:
+        return _compile_template(self.local_form(i, profile), self.arity)
 
     @property
     def sympy_fn(self) -> Callable:
@@ -224,8 +239,10 @@ _GATES = [
          "1/x has local gradient -1/x²", "unary"),
     Gate("neg", "-{a}", ("-1",), "neg{a}", "negation flips the sign of the gradient", "add"),
     Gate("copy", "{a}", ("1",), "copy{a}", "a copy passes the gradient unchanged", "add"),
-    Gate("square", "{a}**2", ("2 * {a}",), "{a}sqr", "x² has local gradient 2x", "pow"),
-    Gate("cube", "{a}**3", ("3 * {a}**2",), "{a}cube", "x³ has local gradient 3x²", "pow"),
+    Gate("square", "{a}**2", ("2 * {a}",), "{a}sqr", "x² has local gradient 2x", "pow",
+         fast_local=("2.0 * {a}",)),
+    Gate("cube", "{a}**3", ("3 * {a}**2",), "{a}cube", "x³ has local gradient 3x²", "pow",
+         fast_local=("3.0 * {a}**2",)),
     Gate("powi", "{a}**{b}", ("{b} * {a}**({b} - 1)", None), "{a}pow",
          "x**c has local gradient c·x**(c-1)", "pow"),
     Gate("powr", "math.pow({a}, {b})", ("{b} * math.pow({a}, {b} - 1)", None), "{a}pow",
@@ -283,7 +300,9 @@ _GATES = [
          "(0 at the kink h = 0, as for abs)", "unary"),
     Gate("sigmoid", "sigmoid({a})", ("(1 - {out}) * {out}",), "sig{a}",
          "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
-         "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))"),
+         "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))",
+         fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
+         fast_local=("(1.0 - {out}) * {out}",)),
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
          "softplus has the sigmoid as its local gradient", "unary",
          sympy="sympy.log(1 + sympy.exp({a}))"),

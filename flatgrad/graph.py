@@ -70,11 +70,13 @@ class Graph:
             return node.name if node.kind != "const" else node.text
         return f"({node.text})"
 
-    def forward_code(self, node: Node) -> str:
-        return node.gate.forward_code([self.operand_text(a) for a in node.args])
+    def forward_code(self, node: Node, profile: str = "teach") -> str:
+        return node.gate.forward_code([self.operand_text(a) for a in node.args],
+                                      profile=profile)
 
-    def local_code(self, node: Node, i: int) -> str:
-        return node.gate.local_code(i, [self.operand_text(a) for a in node.args], node.name)
+    def local_code(self, node: Node, i: int, profile: str = "teach") -> str:
+        return node.gate.local_code(i, [self.operand_text(a) for a in node.args], node.name,
+                                    profile=profile)
 
     def consumers(self) -> dict[int, list[int]]:
         uses: dict[int, list[int]] = {n.index: [] for n in self.nodes}

@@ -48,6 +48,9 @@ REFUSED = {
 }
 _SYMBOLS = sorted(["**", "+", "-", "*", "/", "@", "(", ")", ",", ";", "="] + list(REFUSED)
                   + list(BOARD_OPERATORS) + ["√"], key=len, reverse=True)
+_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Longest first, so '**' wins over '*'.
+_SYMBOL_RE = re.compile("|".join(re.escape(s) for s in _SYMBOLS))
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,19 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("sup", digits, line, col, j - i))
             i = j
             continue
+        ascii_name = _ASCII_NAME.match(source, i)
+        if ascii_name and (ascii_name.end() == n or source[ascii_name.end()] < "\x80"):
+            # the common case, read at once: what the general loop below would
+            # read, since an ASCII name followed by ASCII needs no folding
+            j = ascii_name.end()
+            name = ascii_name.group(0)
+            if keyword.iskeyword(name) or name in ("True", "False", "None") \
+                    or keyword.issoftkeyword(name) and name != "_" or name.startswith("__"):
+                pass  # the general loop below reports it
+            else:
+                tokens.append(Token("name", name, line, col, j - i))
+                i = j
+                continue
         if ch.isidentifier() or ch == "σ":
             j = i + 1
             while j < n and (source[j].isidentifier() or source[j].isdigit()
@@ -179,9 +195,10 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("op", TRANSPOSE, line, col, 2))
             i += 2
             continue
-        symbol = next((s for s in _SYMBOLS if source.startswith(s, i)), None)
-        if symbol is None:
+        match = _SYMBOL_RE.match(source, i)
+        if match is None:
             _fail(source, f"unexpected character {ch!r} (U+{ord(ch):04X})", line, col)
+        symbol = match.group(0)
         if symbol in REFUSED:
             _fail(source, REFUSED[symbol], line, col, len(symbol))
         width = len(symbol)

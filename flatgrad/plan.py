@@ -79,8 +79,11 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
     wrt = _check_wrt(graph, wrt)
     stages = graph.stages
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
-    forward = [Line(node.name, graph.forward_code(node), ref[node.index], node=node.index)
-               for node in stages]
+    forward = [Line(node.name, graph.forward_code(node, profile), ref[node.index],
+                    node=node.index) for node in stages]
+    # the notes' spelling of each stage, for the `# backprop` headers
+    notes = {line.node: line.code if graph.nodes[line.node].gate.forward_form(profile)
+             == graph.nodes[line.node].gate.forward else None for line in forward}
 
     # A node needs a gradient when it depends on a differentiated input.
     needs = [False] * len(graph.nodes)
@@ -91,6 +94,10 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
 
     assigned: set[int] = set()
     backward = []
+    # Whether a local gradient needs parentheses before `* dup` depends on its
+    # template alone (operands are names or parenthesised constants): decide
+    # once per template, not once per line.
+    tight: dict[str, bool] = {}
     for node in reversed(stages):
         if not needs[node.index]:
             continue
@@ -99,19 +106,25 @@ def build(graph: Graph, wrt=None, profile: str = "fast") -> Plan:
         for i, arg in enumerate(node.args):
             if not needs[arg] or node.gate.local[i] is None:
                 continue
-            local = graph.local_code(node, i)
-            lines.append(Line(graph.nodes[arg].grad, chain(local, upstream, profile),
+            local = graph.local_code(node, i, profile)
+            template = node.gate.local_form(i, profile)
+            if template not in tight:
+                tight[template] = _binds_tighter_than_times(
+                    node.gate.code(template, ["a", "b"][:node.gate.arity], "out"))
+            lines.append(Line(graph.nodes[arg].grad,
+                              chain(local, upstream, profile, tight[template]),
                               ref[node.index], arg in assigned, node=arg, stage=node.index,
                               operand=i, local=local, upstream=upstream))
             assigned.add(arg)
-        backward.append(Group(node, f"{node.name} = {graph.forward_code(node)}", lines))
+        header = notes[node.index] or graph.forward_code(node)
+        backward.append(Group(node, f"{node.name} = {header}", lines))
 
     zeros = [Line(graph.input_node(name).grad, "0.0", 0, node=graph.input_node(name).index)
              for name in wrt if graph.input_node(name).index not in assigned]
     return Plan(graph, wrt, profile, forward, backward, zeros)
 
 
-def chain(local: str, upstream: str, profile: str) -> str:
+def chain(local: str, upstream: str, profile: str, tight: bool | None = None) -> str:
     """One chain-rule product: the local gradient times the upstream gradient.
 
     `teach` writes it as the notes do, `(local) * dup`. `fast` drops a unit
@@ -128,12 +141,13 @@ def chain(local: str, upstream: str, profile: str) -> str:
         return f"-{upstream}"
     # a routing gate's 0/1 choice routes the upstream gradient (a nested choice,
     # abs's 1 / -1 / 0, does not: it must stay a product)
-    routed = re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
+    routed = local[:7] in ("1.0 if ", "0.0 if ") and \
+        re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
     if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"} \
             and " else " not in routed.group(2):
         yes, no = (upstream, "0.0") if routed.group(1) == "1.0" else ("0.0", upstream)
         return f"{yes} if {routed.group(2)} else {no}"
-    if _binds_tighter_than_times(local):
+    if tight if tight is not None else _binds_tighter_than_times(local):
         return f"{local} * {upstream}"
     return f"({local}) * {upstream}"
 
@@ -187,7 +201,7 @@ def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
     for line in plan.forward:
         node = graph.nodes[line.node]
         with _naming_the_line(line, node.gate.domain, point):
-            values[node.index] = line.value = node.gate.forward_fn(
+            values[node.index] = line.value = node.gate.forward_fn_in(plan.profile)(
                 *[values[a] for a in node.args], None)
     grads: dict[int, float] = {}
     for line in plan.backward_lines:
@@ -196,8 +210,8 @@ def evaluate(plan: Plan, point: dict[str, float]) -> dict[str, float]:
             continue
         stage = graph.nodes[line.stage]
         with _naming_the_line(line, "", point):
-            local = stage.gate.local_fn(line.operand)(*[values[a] for a in stage.args],
-                                                      values[stage.index])
+            local = stage.gate.local_fn(line.operand, plan.profile)(
+                *[values[a] for a in stage.args], values[stage.index])
         contribution = local if stage.index == graph.output else local * grads[stage.index]
         line.local_value, line.share = local, contribution
         grads[line.node] = grads[line.node] + contribution if line.accumulate else contribution

@@ -43,7 +43,7 @@ def rename_globals(code: str, mapping: dict[str, str]) -> str:
     A user variable is never followed by '.' or '(' in generated code, so only
     the module globals match."""
     for name, used in mapping.items():
-        if name != used:
+        if name != used and name in code:
             code = re.sub(r"\b%s(?=[.(])" % name, used, code)
     return code
 
@@ -73,12 +73,13 @@ def module_source(plan: Plan, with_values: bool = False) -> str:
     zeros = _tagged(plan.zeros, mapping, with_values)
     body = "\n".join(forward + [text for group in backward for text in group["lines"]] + zeros)
     helpers = [rename_globals(source, mapping) for name, source in HELPERS.items()
-               if re.search(r"\b%s(?=\()" % mapping[name], body)]
+               if mapping[name] + "(" in body and re.search(r"\b%s(?=\()" % mapping[name], body)]
     output = graph.nodes[graph.output].name
     grads = ", ".join(plan.grads) + ("," if len(plan.grads) == 1 else "")
-    text = formula(plan)
+    statements = pretty_statements(graph.program)
+    text = "; ".join(statements)  # formula(plan), spelled once for both uses
     math_name = mapping["math"]
-    steps = _steps(plan, output)
+    steps = _steps(plan, output, statements)
     described = steps[0] if len(steps) == 1 else \
         f"{graph.function}({', '.join(graph.inputs)}): " + "; ".join(steps)
     import_math = _import_math(math_name, body + "".join(helpers))
@@ -138,9 +139,9 @@ def abbreviate(text: str, limit: int = FORMULA_LIMIT) -> str:
     return f"{text[:keep]} ... {text[-keep:]} ({len(text):,} characters)"
 
 
-def _steps(plan: Plan, output: str) -> list[str]:
+def _steps(plan: Plan, output: str, statements: list[str] | None = None) -> list[str]:
     """The program's statements for the docstring, the last one named as the output."""
-    steps = pretty_statements(plan.graph.program)
+    steps = list(statements) if statements is not None else pretty_statements(plan.graph.program)
     last = plan.graph.program.statements[-1]
     if last.target is not None:
         steps[-1] = steps[-1].split(" = ", 1)[1]

@@ -11,7 +11,7 @@ def test_compile_prints_the_module(run_cli):
     result = run_cli("compile", REFERENCE)
     assert result.returncode == 0, result.stderr
     assert "def f_and_grad(x, y):" in result.stdout
-    assert "    dx += (1 - sigx) * sigx * dsigx  # (3)" in result.stdout
+    assert "    dx += (1.0 - sigx) * sigx * dsigx  # (3)" in result.stdout
 
 
 def test_compile_writes_a_module_that_imports(run_cli, tmp_path):

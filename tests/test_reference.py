@@ -72,7 +72,7 @@ def test_fast_profile_folds_unit_factors_but_keeps_the_shape():
     backward = code_lines(flatgrad.compile(REFERENCE).source, "# backward pass", "return f,")
     assert strip_tag(backward[3]) == "dsigx = dden"
     assert strip_tag(backward[2]) == "dden = -1.0 / den**2 * dinvden"
-    assert strip_tag(backward[8]) == "dx += (1 - sigx) * sigx * dsigx"
+    assert strip_tag(backward[8]) == "dx += (1.0 - sigx) * sigx * dsigx"
 
 
 @pytest.mark.parametrize("profile", ["fast", "teach"])
@@ -95,7 +95,7 @@ def test_neuron_from_the_notes():
     assert f == pytest.approx(0.7310585786300049, rel=1e-15)
     assert (round(dx0, 3), round(dx1, 3)) == (0.393, -0.590)
     assert (round(dw0, 3), round(dw1, 3), round(dw2, 3)) == (-0.197, -0.393, 0.197)
-    assert "ddot = (1 - f) * f" in g.source
+    assert "ddot = (1.0 - f) * f" in g.source
 
 
 def test_neuron_ddot_value_at_the_point():
@@ -117,6 +117,6 @@ def test_numbered_names_and_grad_prefix_follow_the_flat_code_slides():
     g = flatgrad.compile("σ(w0*x0 + w1*x1 + w2)", names="numbered", grad_prefix="grad_", name="L")
     forward = code_lines(g.source, "# forward pass", "# backward pass")
     assert [line.split(" = ")[0] for line in forward] == ["s0", "s1", "s2", "s3", "L"]
-    assert "grad_s3 = (1 - L) * L" in g.source
+    assert "grad_s3 = (1.0 - L) * L" in g.source
     assert "def L(w0, x0, w1, x1, w2):" in g.source and "def L_and_grad(" in g.source
     assert g.grad(2, -1, -3, -2, -3)[4] == pytest.approx(0.19661193324148185)

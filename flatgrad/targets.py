@@ -1,0 +1,250 @@
+"""Array targets: the same plan, run element by element over numpy arrays.
+
+`python` (the default) is the scalar module of render.py. `numpy` writes every
+line as a whole-array operation: math functions become numpy's, a conditional
+expression becomes np.where, and the helpers have array versions; each stage
+is then one pass over memory. `numba` keeps the scalar lines as they are and
+compiles them into one loop over the elements (a numba gufunc, which
+broadcasts its inputs as numpy does), so a gradient over a million points
+reads the inputs once and writes each result once.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+import warnings
+
+from . import __version__
+from .errors import FlatgradError, FlatgradWarning
+from .gates import HELPERS
+from .graph import RESERVED, _fresh, _Taken
+from .plan import Line, Plan
+from .parse import pretty_statements
+from .render import _steps, _tagged, environment, module_source, rename_globals
+
+TARGETS = ("python", "numpy", "numba")
+
+INSTALL_NUMBA = "pip install 'flatgrad[numba]'"
+
+# numpy's spelling of each math function the gate table uses. numpy has no erf:
+# those two run math's element by element (correct, but at Python speed).
+NUMPY_FUNCTIONS = {
+    "exp": "np.exp", "expm1": "np.expm1", "log": "np.log", "log1p": "np.log1p",
+    "log2": "np.log2", "log10": "np.log10", "sqrt": "np.sqrt", "pow": "np.power",
+    "fabs": "np.fabs", "sin": "np.sin", "cos": "np.cos", "tan": "np.tan",
+    "asin": "np.arcsin", "acos": "np.arccos", "atan": "np.arctan", "atan2": "np.arctan2",
+    "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh", "asinh": "np.arcsinh",
+    "acosh": "np.arccosh", "atanh": "np.arctanh", "hypot": "np.hypot",
+    "erf": "erf", "erfc": "erfc",
+}
+
+# Array versions of the table's helpers (gates.HELPERS) and of the math
+# functions numpy lacks, under the same names.
+ARRAY_HELPERS = {
+    "sigmoid": '''\
+def sigmoid(z):
+    # 1 / (1 + exp(-z)), as the scalar code computes it; where exp(-z) would
+    # overflow (z <= -709) 1 + exp(z) rounds to 1 and sigmoid(z) is exp(z),
+    # so sigmoid(-1000.0) is 0.0, without a warning.
+    z = np.asarray(z, dtype=float)
+    with np.errstate(over="ignore"):
+        s = 1.0 / (1.0 + np.exp(-z))
+    tail = z <= -709.0
+    if tail.any():
+        s = np.where(tail, np.exp(np.where(tail, z, 0.0)), s)
+    return s''',
+    "softplus": '''\
+def softplus(z):
+    # log(1 + exp(z)) = logaddexp(0, z), which numpy computes without overflow.
+    return np.logaddexp(0.0, z)''',
+    "logaddexp": '''\
+def logaddexp(u, v):
+    return np.logaddexp(u, v)''',
+    "erf": '''\
+def erf(z):
+    # numpy has no erf: math.erf element by element.
+    return np.vectorize(math.erf, otypes=[float])(z)''',
+    "erfc": '''\
+def erfc(z):
+    # numpy has no erfc: math.erfc element by element.
+    return np.vectorize(math.erfc, otypes=[float])(z)''',
+}
+
+
+def resolve(target: str) -> str:
+    """The target to build: numba falls back to numpy, with a warning, where
+    numba cannot be imported."""
+    if target not in TARGETS:
+        raise FlatgradError(f"unknown target {target!r}; choose one of {TARGETS}")
+    if target == "numba":
+        try:
+            import numba  # noqa: F401
+        except ImportError as err:
+            warnings.warn(f"numba is not installed ({err}), so target 'numba' falls back to "
+                          f"'numpy': one pass over memory per stage instead of one in all. "
+                          f"Install it with: {INSTALL_NUMBA}", FlatgradWarning, stacklevel=4)
+            return "numpy"
+    return target
+
+
+def source(plan: Plan, target: str = "python", with_values: bool = False) -> str:
+    if target == "python":
+        return module_source(plan, with_values)
+    if not plan.graph.inputs:
+        raise FlatgradError(f"target {target!r} needs at least one input to run over; "
+                            "this formula has none")
+    return (_numpy_source if target == "numpy" else _numba_source)(plan, with_values)
+
+
+# -- shared -----------------------------------------------------------------
+
+def _names(plan: Plan, wanted) -> dict[str, str]:
+    """Module-level names (np, numba, kernels) that collide with no variable."""
+    graph = plan.graph
+    taken = _Taken(set(RESERVED) | set(graph.inputs) | set(graph.globals.values()))
+    taken |= {graph.function, graph.function + "_and_grad"}
+    for node in graph.nodes:
+        taken.update(n for n in (node.name, node.grad) if n)
+    names = {}
+    for name in wanted:
+        names[name] = _fresh(name, taken)
+        taken.add(names[name])
+    return names
+
+
+def _context(plan: Plan, forward, backward, zeros, with_values: bool, header: list[str]):
+    graph = plan.graph
+    mapping = graph.globals
+    output = graph.nodes[graph.output].name
+    statements = pretty_statements(graph.program)
+    text = "; ".join(statements)
+    return {
+        "header": [f"Generated by flatgrad {__version__} from: {text}"] + header,
+        "function": graph.function,
+        "params": ", ".join(graph.inputs),
+        "steps": _steps(plan, output, statements),
+        "output": output,
+        "grad_doc": "(" + ", ".join(f"d{output}/d{w}" for w in plan.wrt) + ")"
+                    if plan.wrt else "(no inputs are differentiated)",
+        "grad_order": "(" + ", ".join(plan.wrt) + ")",
+        "forward": _tagged(forward, mapping, with_values),
+        "backward": [{"header": rename_globals(group.header, mapping),
+                      "lines": _tagged(lines, mapping, with_values)}
+                     for group, lines in zip(plan.backward, backward)],
+        "zeros": _tagged(zeros, mapping, with_values),
+        "import_math": "import math" if mapping["math"] == "math"
+                       else f"import math as {mapping['math']}",
+    }
+
+
+def _used_helpers(lines: list[str], called: dict[str, str], names) -> list[str]:
+    """Which of `names` the lines call (as `called[name]`)."""
+    body = "\n".join(lines)
+    return [name for name in names if called[name] + "(" in body
+            and re.search(r"\b%s(?=\()" % re.escape(called[name]), body)]
+
+
+# -- numpy --------------------------------------------------------------------
+
+class _Where(ast.NodeTransformer):
+    """`a if c else b` -> `np.where(c, a, b)`, innermost first."""
+
+    def __init__(self, np_name: str):
+        self.np_name = np_name
+
+    def visit_IfExp(self, node: ast.IfExp):
+        self.generic_visit(node)
+        where = ast.Attribute(ast.Name(self.np_name, ast.Load()), "where", ast.Load())
+        return ast.Call(where, [node.test, node.body, node.orelse], [])
+
+
+def _numpy_code(code: str, names: dict[str, str]) -> str:
+    """A line of the plan (math.exp, `a if c else b`) as whole-array numpy code."""
+    if " if " in code:  # flatgrad's names never hold spaces: this is a conditional
+        code = ast.unparse(_Where(names["np"]).visit(ast.parse(code, mode="eval")))
+
+    def spell(match):
+        numpy_name = NUMPY_FUNCTIONS[match.group(1)]
+        module, _, function = numpy_name.rpartition(".")
+        return (f"{names[module]}.{function}" if module else names[function]) + "("
+
+    return re.sub(r"\bmath\.(\w+)\(", spell, code)
+
+
+def _loose(code: str) -> bool:
+    """Whether `code` needs parentheses after `dx + ` to keep its own order."""
+    tree = ast.parse(code, mode="eval").body
+    return isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub)) \
+        or isinstance(tree, (ast.IfExp, ast.Compare, ast.BoolOp))
+
+
+def _numpy_line(line: Line, code: str) -> Line:
+    if line.accumulate:
+        # `dx += ...` would add in place into an array another name may share.
+        code = f"{line.target} + ({code})" if _loose(code) else f"{line.target} + {code}"
+    return dataclasses.replace(line, code=code, accumulate=False)
+
+
+def _numpy_source(plan: Plan, with_values: bool) -> str:
+    graph = plan.graph
+    mapping = graph.globals
+    names = _names(plan, ["np", "full", "shape"] + [n for n in ARRAY_HELPERS if n not in HELPERS])
+    # Lines are converted as the plan holds them (math., sigmoid( ...), before
+    # the module's renaming of globals, which the templates' lines get last.
+    called = {**{name: name for name in HELPERS}, **names}
+
+    def convert(line: Line, code: str) -> Line:
+        return _numpy_line(line, _numpy_code(code, names))
+
+    # Whole-array numpy has no CPython overheads to dodge: the forward pass
+    # keeps the notes' forms (x**2 is numpy's square; the helpers vectorise).
+    forward = [convert(line, graph.forward_code(graph.nodes[line.node])) for line in plan.forward]
+    backward = [[convert(line, line.code) for line in group.lines] for group in plan.backward]
+    zeros = [convert(line, line.code) for line in plan.zeros]
+    texts = [line.code for line in forward + zeros] + \
+        [line.code for lines in backward for line in lines]
+    renames = {**mapping, **names}
+    helpers = [rename_globals(ARRAY_HELPERS[name], renames)
+               for name in _used_helpers(texts, called, ARRAY_HELPERS)]
+    context = _context(plan, forward, backward, zeros, with_values, [
+        "Arrays: every line works on whole numpy arrays that broadcast together."])
+    np_, full, shape = names["np"], names["full"], names["shape"]
+    full_grads = ", ".join(f"{full}({grad}, {shape})" for grad in plan.grads)
+    context.update(np=np_, full=full, shape=shape, helpers=helpers,
+                   shapes=", ".join(f"{np_}.shape({name})" for name in graph.inputs),
+                   full_grads=full_grads + ("," if len(plan.grads) == 1 else ""))
+    return environment().get_template("numpy.py.j2").render(context)
+
+
+# -- numba --------------------------------------------------------------------
+
+def _numba_source(plan: Plan, with_values: bool) -> str:
+    graph = plan.graph
+    mapping = graph.globals
+    output = graph.nodes[graph.output].name
+    kernel = graph.function + "_and_grad_kernel"
+    outs = [f"{output}_out"] + [f"{g}_out" for g in plan.grads]
+    names = _names(plan, ["numba", kernel] + outs)
+    backward = [group.lines for group in plan.backward]
+    texts = [line.text for line in plan.forward + plan.zeros] + \
+        [line.text for lines in backward for line in lines]
+    used = _used_helpers(texts, {name: name for name in HELPERS}, HELPERS)
+    helpers = [rename_globals(HELPERS[name], mapping) for name in used]
+    context = _context(plan, plan.forward, backward, plan.zeros, with_values, [
+        "Compiled with numba into one loop over the elements of arrays that broadcast "
+        "together."])
+    arity = len(graph.inputs)
+    context.update(
+        numba=names["numba"], kernel=names[kernel], helpers=helpers,
+        vectorize_signature=f'["float64({", ".join(["float64"] * arity)})"]',
+        kernel_signature='["void(' + ", ".join(["float64"] * arity
+                                              + ["float64[:]"] * len(outs)) + ')"]',
+        layout='"' + ",".join(["()"] * arity) + "->" + ",".join(["()"] * len(outs)) + '"',
+        stores=[(names[out], value) for out, value in zip(outs, [output] + list(plan.grads))],
+        kernel_params=", ".join(list(graph.inputs) + [names[o] for o in outs]),
+        # the kernel returns its outputs in order: the value, then one per gradient
+        results=", ".join([output] + list(plan.grads)),
+        returned=f"{output}, ({', '.join(plan.grads)}{',' if len(plan.grads) == 1 else ''})",
+    )
+    return environment().get_template("numba.py.j2").render(context)
