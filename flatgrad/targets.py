@@ -224,27 +224,39 @@ def _numba_source(plan: Plan, with_values: bool) -> str:
     mapping = graph.globals
     output = graph.nodes[graph.output].name
     kernel = graph.function + "_and_grad_kernel"
-    outs = [f"{output}_out"] + [f"{g}_out" for g in plan.grads]
-    names = _names(plan, ["numba", kernel] + outs)
+    results = [output] + list(plan.grads)
+    arrays = {name: f"{name}_all" for name in graph.inputs}
+    outs = {name: f"{name}_out" for name in results}
+    names = _names(plan, ["np", "numba", kernel, "i", "shape"] + list(arrays.values())
+                   + list(outs.values()))
     backward = [group.lines for group in plan.backward]
     texts = [line.text for line in plan.forward + plan.zeros] + \
         [line.text for lines in backward for line in lines]
     used = _used_helpers(texts, {name: name for name in HELPERS}, HELPERS)
     helpers = [rename_globals(HELPERS[name], mapping) for name in used]
     context = _context(plan, plan.forward, backward, plan.zeros, with_values, [
-        "Compiled with numba into one loop over the elements of arrays that broadcast "
-        "together."])
+        "Compiled with numba into one parallel loop over the elements of arrays that "
+        "broadcast together."])
     arity = len(graph.inputs)
+    np_ = names["np"]
     context.update(
-        numba=names["numba"], kernel=names[kernel], helpers=helpers,
+        np=np_, numba=names["numba"], kernel=names[kernel], helpers=helpers,
+        index=names["i"], shape=names["shape"],
         vectorize_signature=f'["float64({", ".join(["float64"] * arity)})"]',
-        kernel_signature='["void(' + ", ".join(["float64"] * arity
-                                              + ["float64[:]"] * len(outs)) + ')"]',
-        layout='"' + ",".join(["()"] * arity) + "->" + ",".join(["()"] * len(outs)) + '"',
-        stores=[(names[out], value) for out, value in zip(outs, [output] + list(plan.grads))],
-        kernel_params=", ".join(list(graph.inputs) + [names[o] for o in outs]),
-        # the kernel returns its outputs in order: the value, then one per gradient
-        results=", ".join([output] + list(plan.grads)),
-        returned=f"{output}, ({', '.join(plan.grads)}{',' if len(plan.grads) == 1 else ''})",
+        loads=[(name, names[arrays[name]]) for name in graph.inputs],
+        stores=[(names[outs[name]], name) for name in results],
+        arrays=", ".join(names[arrays[name]] for name in graph.inputs),
+        outs=", ".join(names[outs[name]] for name in results),
+        first_out=names[outs[output]],
+        # numpy broadcasts the inputs; the loop then sees flat arrays of one length
+        broadcast=f"{context['params']}{',' if arity == 1 else ''} = {np_}.broadcast_arrays("
+                  + ", ".join(f"{np_}.asarray({n}, dtype={np_}.float64)" for n in graph.inputs)
+                  + ")",
+        first_input=graph.inputs[0],
+        allocate=", ".join(f"{np_}.empty({names['shape']})" for _ in results),
+        call_args=", ".join([f"{np_}.ravel({n})" for n in graph.inputs]
+                            + [f"{names[outs[n]]}.reshape(-1)" for n in results]),
+        returned=f"{names[outs[output]]}, (" + ", ".join(names[outs[g]] for g in plan.grads)
+                 + ("," if len(plan.grads) == 1 else "") + ")",
     )
     return environment().get_template("numba.py.j2").render(context)
