@@ -50,7 +50,6 @@ def logaddexp(u, v):
 # shadow them (the module renames its own instead). `failed_stage`, `STAGES` and
 # `error` turn a bare "math domain error" into one that names the failing stage.
 GLOBAL_NAMES = ("math", "failed_stage", "STAGES", "error") + tuple(HELPERS)
-_GLOBAL_REF = re.compile(r"\b(%s)\b" % "|".join(GLOBAL_NAMES))
 _PLACEHOLDER = re.compile(r"\{(a|b|out)\}")
 
 
@@ -91,15 +90,8 @@ class Gate:
     def arity(self) -> int:
         return len(self.local)
 
-    @property
-    def helpers(self) -> tuple[str, ...]:
-        text = self.forward + " ".join(g for g in self.local if g)
-        return tuple(h for h in HELPERS if re.search(r"\b%s\(" % h, text))
-
-    def code(self, template: str, operands, out: str = "out", globals_map=None) -> str:
-        """Fill a template with operand texts (and renamed module globals)."""
-        if globals_map:
-            template = _GLOBAL_REF.sub(lambda m: globals_map.get(m.group(1), m.group(1)), template)
+    def code(self, template: str, operands, out: str = "out") -> str:
+        """Fill a template with operand texts and the name of the cached output."""
         values = {"out": out}
         values.update(zip("ab", operands))
         return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
@@ -110,12 +102,11 @@ class Gate:
     def local_form(self, i: int, profile: str = "teach") -> str | None:
         return self.fast_local[i] if profile == "fast" and self.fast_local else self.local[i]
 
-    def forward_code(self, operands, globals_map=None, profile: str = "teach") -> str:
-        return self.code(self.forward_form(profile), operands, globals_map=globals_map)
+    def forward_code(self, operands, profile: str = "teach") -> str:
+        return self.code(self.forward_form(profile), operands)
 
-    def local_code(self, i: int, operands, out: str, globals_map=None,
-                   profile: str = "teach") -> str:
-        return self.code(self.local_form(i, profile), operands, out, globals_map)
+    def local_code(self, i: int, operands, out: str, profile: str = "teach") -> str:
+        return self.code(self.local_form(i, profile), operands, out)
 
     @property
     def forward_fn(self) -> Callable:
