@@ -403,8 +403,8 @@ def _expected_operand(token: Token) -> str:
     return f"expected a number, a name or '(' here, not {token.text!r}"
 
 
-_SYMBOL = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2), "div": ("/", 2),
-           "matmul": ("@", 2), "pow": ("**", 4)}
+# Each binary gate's operator and precedence, read back from the parser's own tables.
+_SYMBOL = {OPERATORS[symbol]: (symbol, precedence) for symbol, (precedence, _) in BINARY.items()}
 _ATOM = 9
 
 
