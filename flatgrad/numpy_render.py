@@ -15,7 +15,7 @@ from .gates import HELPERS as SCALAR_HELPERS
 from .array_plan import ArrayPlan
 from .parse import pretty_statements
 from .plan import Line
-from .render import COMMENT_COLUMN_LIMIT, environment, formula
+from .render import COMMENT_COLUMN_LIMIT, environment, formula, signature
 from .shapes import describe
 
 
@@ -58,19 +58,13 @@ def module_source(plan: ArrayPlan) -> str:
                    "(float32 stays float32)."],
         "imports": imports,
         "helpers": helpers,
-        "function": graph.function,
-        "params": ", ".join(graph.inputs),
-        "steps": _steps(plan, output),
+        **signature(graph, inner.wrt, output, _steps(plan, output)),
         "shape_doc": _shape_doc(plan),
-        "output": output,
-        "grad_doc": "(" + ", ".join(f"d{output}/d{w}" for w in inner.wrt) + ")"
-                    if inner.wrt else "(no inputs are differentiated)",
         "forward": forward,
         "backward": backward,
         "zeros": zeros,
         "seed": seed[0],
         "grads": grads,
-        "grad_order": "(" + ", ".join(inner.wrt) + ")",
     }
     return environment().get_template("numpy_module.py.j2").render(context)
 

@@ -89,18 +89,12 @@ def module_source(plan: Plan, with_values: bool = False) -> str:
                    else "Standalone: needs nothing but Python."],
         "import_math": import_math,
         "helpers": helpers,
-        "function": graph.function,
-        "params": ", ".join(graph.inputs),
+        **signature(graph, plan.wrt, output, steps),
         "formula": text,
-        "steps": steps,
-        "output": output,
-        "grad_doc": "(" + ", ".join(f"d{output}/d{w}" for w in plan.wrt) + ")"
-                    if plan.wrt else "(no inputs are differentiated)",
         "forward": forward,
         "backward": backward,
         "zeros": zeros,
         "grads": grads,
-        "grad_order": "(" + ", ".join(plan.wrt) + ")",
         "failed_stage": mapping["failed_stage"],
         "error": mapping["error"],
         "stages": mapping["STAGES"],
@@ -118,6 +112,20 @@ def module_source(plan: Plan, with_values: bool = False) -> str:
         return source
     context["entries"] = guard.table(source, first + first + second)
     return source + environment().get_template("stages.py.j2").render(context)
+
+
+def signature(graph, wrt, output: str, steps: list[str]) -> dict:
+    """What every generated module's docstrings say: the call, the formula's steps, and
+    the order the gradients come back in."""
+    return {
+        "function": graph.function,
+        "params": ", ".join(graph.inputs),
+        "steps": steps,
+        "output": output,
+        "grad_doc": "(" + ", ".join(f"d{output}/d{w}" for w in wrt) + ")"
+                    if wrt else "(no inputs are differentiated)",
+        "grad_order": "(" + ", ".join(wrt) + ")",
+    }
 
 
 def _import_math(math_name: str, code: str) -> str:
