@@ -21,7 +21,8 @@ from .gates import HELPERS
 from .graph import RESERVED, _fresh, _Taken
 from .plan import Line, Plan
 from .parse import pretty_statements
-from .render import _steps, _tagged, environment, module_source, rename_globals, signature
+from .render import (_import_math, _steps, _tagged, environment, module_source,
+                     rename_globals, signature)
 
 TARGETS = ("python", "numpy", "numba")
 
@@ -113,7 +114,8 @@ def _names(plan: Plan, wanted) -> dict[str, str]:
     return names
 
 
-def _context(plan: Plan, forward, backward, zeros, with_values: bool, header: list[str]):
+def _context(plan: Plan, forward, backward, zeros, with_values: bool, header: list[str],
+             helpers: list[str]):
     graph = plan.graph
     mapping = graph.globals
     output = graph.nodes[graph.output].name
@@ -127,8 +129,12 @@ def _context(plan: Plan, forward, backward, zeros, with_values: bool, header: li
                       "lines": _tagged(lines, mapping, with_values)}
                      for group, lines in zip(plan.backward, backward)],
         "zeros": _tagged(zeros, mapping, with_values),
-        "import_math": "import math" if mapping["math"] == "math"
-                       else f"import math as {mapping['math']}",
+        "helpers": helpers,
+        # read from the lines as printed, so an unused import is never written
+        "import_math": _import_math(mapping["math"], rename_globals("\n".join(
+            [line.text for line in forward + zeros]
+            + [line.text for lines in backward for line in lines]), mapping)
+            + "\n".join(helpers)),
     }
 
 
@@ -202,10 +208,10 @@ def _numpy_source(plan: Plan, with_values: bool) -> str:
     helpers = [rename_globals(ARRAY_HELPERS[name], renames)
                for name in _used_helpers(texts, called, ARRAY_HELPERS)]
     context = _context(plan, forward, backward, zeros, with_values, [
-        "Arrays: every line works on whole numpy arrays that broadcast together."])
+        "Arrays: every line works on whole numpy arrays that broadcast together."], helpers)
     np_, full, shape = names["np"], names["full"], names["shape"]
     full_grads = ", ".join(f"{full}({grad}, {shape})" for grad in plan.grads)
-    context.update(np=np_, full=full, shape=shape, helpers=helpers,
+    context.update(np=np_, full=full, shape=shape,
                    shapes=", ".join(f"{np_}.shape({name})" for name in graph.inputs),
                    full_grads=full_grads + ("," if len(plan.grads) == 1 else ""))
     return environment().get_template("numpy.py.j2").render(context)
@@ -230,11 +236,11 @@ def _numba_source(plan: Plan, with_values: bool) -> str:
     helpers = [rename_globals(HELPERS[name], mapping) for name in used]
     context = _context(plan, plan.forward, backward, plan.zeros, with_values, [
         "Compiled with numba into one parallel loop over the elements of arrays that "
-        "broadcast together."])
+        "broadcast together."], helpers)
     arity = len(graph.inputs)
     np_ = names["np"]
     context.update(
-        np=np_, numba=names["numba"], kernel=names[kernel], helpers=helpers,
+        np=np_, numba=names["numba"], kernel=names[kernel],
         index=names["i"], shape=names["shape"],
         vectorize_signature=f'["float64({", ".join(["float64"] * arity)})"]',
         loads=[(name, names[arrays[name]]) for name in graph.inputs],

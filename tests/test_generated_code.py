@@ -47,3 +47,19 @@ def test_output_is_byte_identical_across_processes_and_hash_seeds():
                                 capture_output=True, env=env, check=True)
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+@pytest.mark.parametrize("target", ["numpy", "numba"])
+@pytest.mark.parametrize("text", ["x * y", REFERENCE, "erf(x) * y"])
+def test_array_targets_lint_clean_and_import_math_only_when_used(tmp_path, text, target):
+    if target == "numba":
+        pytest.importorskip("numba", reason="numba is not installed")
+    source = flatgrad.compile(text, target=target).source
+    assert ("import math" in source) == ("math." in source.replace("import math", ""))
+    path = tmp_path / "generated.py"
+    path.write_text(source, encoding="utf-8")
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it comes with the test extra)")
+    lint = subprocess.run([ruff, "check", *LINT, str(path)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
