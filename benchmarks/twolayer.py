@@ -9,23 +9,17 @@ and the median of the per-repeat ratios generated / hand-written.
 """
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-import flatgrad
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import flatgrad  # noqa: E402
 
-PROGRAM = """
-W1: HxD
-b1: Hx1
-W2: CxH
-b2: Cx1
-X: DxN
-y: N
-hidden = relu(W1 @ X + b1)
-scores = W2 @ hidden + b2
-loss = softmax_loss(scores, y) + 0.5 * reg * (sum(W1²) + sum(W2²))
-"""
+PROGRAM = (Path(__file__).resolve().parent.parent / "examples" / "two_layer_net.txt").read_text(
+    encoding="utf-8")
 
 
 def hand_written(W1, X, b1, W2, b2, y, reg):

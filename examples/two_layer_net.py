@@ -8,22 +8,14 @@ linear classifier separates), with a few hundred steps of SGD.
 Run it: python examples/two_layer_net.py  (add --show to print the generated code)
 """
 import sys
+from pathlib import Path
 
 import numpy as np
 
 import flatgrad
 
-PROGRAM = """
-W1: HxD
-b1: Hx1
-W2: CxH
-b2: Cx1
-X: DxN
-y: N
-hidden = relu(W1 @ X + b1)
-scores = W2 @ hidden + b2
-loss = softmax_loss(scores, y) + 0.5 * reg * (sum(W1²) + sum(W2²))
-"""
+# the program, also for the command line: flatgrad eval -f two_layer_net.txt --at random
+PROGRAM = Path(__file__).with_suffix(".txt").read_text(encoding="utf-8")
 
 
 def compile_net() -> flatgrad.Compiled:

@@ -3,23 +3,40 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import gc
 import hashlib
 import linecache
 from pathlib import Path
 
-from . import graph as graph_stage
-from . import notebook
-from . import plan as plan_stage
+import numpy as np
+
+from . import arguments, points
 from .check import DEFAULT_TOLERANCE, Report
 from .check import check as check_gradient
+from .core import graph as graph_stage
+from .core import plan as plan_stage
+from .core.parse import parse
+from .core.shapes import describe, has_header, normalize, split_header
+from .emit import abbreviate, emitter, formula, steps
 from .errors import FlatgradError
-from .output import write as write_module
-from .parse import parse
-from .shapes import has_header
+from .atomic_write import write as write_module
 from .sources import function_source, sympy_source
-from .targets import resolve, source as target_source
 
+# What a call of the compiled function runs: the generated function, behind a
+# shape check for array programs, with a failure named by its stage, a Python
+# function's defaults, and the bare gradient where wrt named one input.
+_CALL = '''\
+def {name}({signature}):
+    {check}try:
+        result = generated({params})
+    except (ArithmeticError, ValueError) as error:
+        named = name_failure(error)
+        if named is None:
+            raise
+        raise named from error
+    return {returned}
+'''
 
 
 class Compiled:
@@ -27,15 +44,21 @@ class Compiled:
 
     Gradients come back as a tuple in the order of `wrt` (by default every
     input, in `inputs` order), as JAX's `value_and_grad` does with a tuple of
-    argnums.
+    argnums. An array program checks each argument's shape against the
+    declarations (binding every symbol such as N to one size) before running
+    the generated code; the module itself (`source`, `write`) checks nothing.
     """
 
-    def __init__(self, plan: plan_stage.Plan, source: str | None = None,
-                 target: str = "python"):
+    def __init__(self, plan: plan_stage.Plan, target: str = "python", defaults=None,
+                 bare: bool = False):
         self.plan = plan
         self.graph = plan.graph
-        self.target = resolve(target) if source is None else "numpy"
-        self.source = source if source is not None else target_source(plan, self.target)
+        self.target = target
+        # a Python function's default values, and whether wrt named one input alone
+        self.defaults = {n: v for n, v in (defaults or {}).items() if n in plan.graph.inputs}
+        self.bare = bare
+        self.emitted = emitter(target).emit(plan)
+        self.source = self.emitted.source
         digest = hashlib.sha1(self.source.encode()).hexdigest()[:12]
         self.filename = f"<flatgrad {self.name} {digest}>"
         # Registered like SymPy's lambdify does, so tracebacks and inspect.getsource
@@ -45,8 +68,11 @@ class Compiled:
         namespace = {"__name__": f"flatgrad_{self.name}"}
         # Only flatgrad's own output is executed, never text from the input.
         exec(builtins.compile(self.source, self.filename, "exec"), namespace)
-        self.function = namespace[self.name]
-        self.value_and_grad = namespace[self.name + "_and_grad"]
+        self.function = self._calling(namespace[self.name])
+        # value_and_grads always returns a tuple of gradients (the gradient check reads it)
+        self.value_and_grads = self._calling(namespace[self.name + "_and_grad"])
+        self.value_and_grad = self._calling(namespace[self.name + "_and_grad"], bare) \
+            if bare else self.value_and_grads
 
     @property
     def name(self) -> str:
@@ -61,8 +87,12 @@ class Compiled:
         return self.plan.wrt
 
     @property
+    def shapes(self) -> dict[str, tuple]:
+        """The declared shape of every input (() for a scalar)."""
+        return {name: self.graph.shape_of(name) for name in self.inputs}
+
+    @property
     def formula(self) -> str:
-        from .render import formula
         return formula(self.plan)
 
     def __call__(self, /, *args, **kwargs):
@@ -73,34 +103,101 @@ class Compiled:
 
     def source_at(self, /, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""
-        plan_stage.evaluate(self.plan, complete_point(self.inputs, point))
-        return target_source(self.plan, self.target, with_values=True)
+        point = complete_point(self.inputs, {**self.defaults, **point}, self.shapes,
+                               self.graph.integer)
+        self.check_shapes(*point.values())
+        plan_stage.evaluate(self.plan, point)
+        return emitter(self.target).emit(self.plan, with_values=True).source
 
-    def check(self, at=None, tol: float = DEFAULT_TOLERANCE) -> Report:
-        """Compare the gradient with central differences and SymPy's derivative at `at`
-        (a dict, or a list of them; default: a few deterministic random points)."""
-        if at is not None:
-            at = [complete_point(self.inputs, point)
+    def check(self, at=None, tol: float = DEFAULT_TOLERANCE, seed: int = 0) -> Report:
+        """Compare the gradient with central differences and SymPy's derivative at `at`:
+        a dict, "random" (seeded by `seed`), or a list of these; by default a few
+        deterministic random points. Array programs are checked entry by entry."""
+        if isinstance(at, dict) or isinstance(at, (list, tuple)):
+            at = [{**self.defaults, **point} if isinstance(point, dict) else point
                   for point in ([at] if isinstance(at, dict) else at)]
-        return check_gradient(self, at, tol)
+        return check_gradient(arguments.with_tuples(self), at, tol, seed=seed)
+
+    def check_shapes(self, /, *args, **kwargs) -> None:
+        """Raise FlatgradError unless the arguments have the declared shapes."""
+        if not self.graph.has_arrays:
+            return
+        given = dict(zip(self.inputs, args))
+        given.update(kwargs)
+        sizes: dict[str, tuple[int, str]] = {}   # symbol -> (size, the input that set it)
+        for name, value in given.items():
+            if name not in self.inputs:
+                continue
+            want, got = self.shapes[name], np.shape(value)
+            problem = "" if len(got) == len(want) else "."
+            for dim, size in zip(want, got):
+                if isinstance(dim, str):
+                    bound, source = sizes.setdefault(dim, (size, name))
+                    if bound != size:
+                        problem = f"; {dim} is {bound} (from {source})."
+                elif dim != size:
+                    problem = problem or "."
+            if problem:
+                raise FlatgradError(f"{name} should be {describe(want)}, got "
+                                    f"{describe(got)}{problem}")
+            if name in self.graph.integer and \
+                    not np.issubdtype(np.asarray(value).dtype, np.integer):
+                raise FlatgradError(f"{name} holds class labels and must be integers, got "
+                                    f"{np.asarray(value).dtype}")
 
     def write(self, path, force: bool = False, source: str | None = None) -> Path:
         """Write the module to `path`, whole or not at all."""
         return write_module(path, source or self.source, force)
 
     def _repr_html_(self) -> str:
+        from .teach import notebook
         return notebook.as_html(self.plan, self.source)
 
     def _repr_markdown_(self) -> str:
+        from .teach import notebook
         return notebook.as_markdown(self.plan, self.source)
 
     def __repr__(self) -> str:
         return f"<flatgrad.Compiled {self.name}({', '.join(self.inputs)}) = {self.formula}>"
 
+    # -- running the generated code -------------------------------------------------
+    def _calling(self, generated, bare: bool = False):
+        """`generated`, with its failures named by stage (and arguments checked)."""
+        params = ", ".join(self.inputs)
+        signature = ", ".join(f"{n}=defaults[{n!r}]" if n in self.defaults else n
+                              for n in self.inputs)
+        check = f"check_shapes({params})\n    " if self.graph.has_arrays else ""
+        space = {"generated": generated, "name_failure": self._name_failure,
+                 "check_shapes": self.check_shapes, "defaults": self.defaults}
+        exec(_CALL.format(name=generated.__name__, signature=signature, params=params,
+                          check=check, returned="result[0], result[1][0]" if bare else "result"),
+             space)
+        # the generated function's name, docstring and source (inspect.getsource)
+        return functools.update_wrapper(space[generated.__name__], generated)
+
+    def _name_failure(self, error: BaseException) -> BaseException | None:
+        """The same kind of error, saying which stage failed in which formula; None
+        where no generated line raised it (a helper's own check, a bad argument)."""
+        traceback = error.__traceback__
+        while traceback is not None and \
+                traceback.tb_frame.f_code.co_filename != self.filename:
+            traceback = traceback.tb_next
+        line = self.emitted.lines.get(traceback.tb_lineno) if traceback else None
+        if line is None or not plan_stage.can_raise(line):
+            return None
+        listed = steps(self.plan)
+        described = listed[0] if len(listed) == 1 else \
+            f"{self.name}({', '.join(self.inputs)}): " + "; ".join(listed)
+        message = plan_stage.describe_failure(line, self.graph, error)
+        try:
+            return type(error)(f"{message}, in {abbreviate(described)}")
+        except TypeError:   # an exception type that takes other arguments
+            return None
+
 
 def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str = "d",
             name: str = "f", profile: str = "fast", gates: str = "staged",
-            shapes=None, target: str = "python") -> Compiled:
+            shapes=None, target: str | None = None) -> Compiled:
     """Compile a formula (text, a SymPy expression or a Python function) into flat
     forward and reverse-mode gradient code.
 
@@ -110,23 +207,67 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
     grad_prefix: "d" gives dx; "grad_" gives grad_x.
     profile: "fast" (unit factors folded) or "teach" (the notes' `(1) * dden`).
     gates: "staged" (sigmoid as one gate) or "primitive" (sigmoid as neg, exp, +1, 1/x).
-    shapes: the shapes of array inputs, e.g. {"W": (5, 10), "X": "DxN"}; given this or
-        header lines such as `W: 5x10` in the text, the program is compiled to numpy
-        code (see array_api). Undeclared inputs are scalars.
-    target: "python" (scalars, math only), "numpy" (whole arrays, stage by stage) or
-        "numba" (one compiled loop over the elements; falls back to numpy with a
-        FlatgradWarning where numba is not installed); for scalar formulas.
+    shapes: the shapes of array inputs, e.g. {"W": (5, 10), "X": "DxN"} (or header
+        lines such as `W: 5x10` in the text); undeclared inputs are scalars.
+    target: "python" (scalars, math only; the default for a scalar formula), "numpy"
+        (whole arrays, stage by stage; the default and only target for a program
+        with array inputs) or "numba" (one compiled loop over the elements of
+        arrays; falls back to numpy with a FlatgradWarning where numba is not
+        installed).
     """
-    if shapes is not None or has_header(expr):
-        if target != "python":
-            raise FlatgradError(f"target {target!r} is for scalar formulas; a program with "
-                                "array inputs always compiles to numpy code")
-        from .array_api import compile_arrays
-        return compile_arrays(expr, shapes, wrt, inputs, names, grad_prefix, name, profile,
-                              gates)
+    wrt, bare = arguments.wrt(wrt)
+    defaults: dict = {}
+    if callable(expr) and not hasattr(expr, "free_symbols"):
+        expr, params, defaults = function_source(expr)
+        inputs = params if inputs is None else inputs
     with _collector_paused():
-        return Compiled(build_plan(expr, wrt, inputs, names, grad_prefix, name, profile, gates),
-                        target=target)
+        graph = stage(expr, inputs, names, grad_prefix, name, gates, shapes)
+        target, module = _target(graph, target)
+        plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module)
+        return Compiled(plan, target, defaults, bare)
+
+
+def build_plan(expr, wrt=None, inputs=None, names="cs231n", grad_prefix="d", name="f",
+               profile="fast", gates="staged", shapes=None,
+               target=None) -> plan_stage.Plan:
+    """The plan of `expr`'s gradient, spelled for `target`."""
+    graph = stage(expr, inputs, names, grad_prefix, name, gates, shapes)
+    wrt = arguments.resolve_wrt(arguments.wrt(wrt)[0], graph.inputs)
+    return _plan(graph, wrt, profile, _target(graph, target)[1])
+
+
+def stage(expr, inputs=None, names="cs231n", grad_prefix="d", name="f", gates="staged",
+          shapes=None) -> graph_stage.Graph:
+    """`expr` (text, SymPy or a Python function) parsed and staged, with its shapes."""
+    text, inputs = _as_text(expr, arguments.names(inputs))
+    text, declared = split_header(text) if has_header(text) else (text, {})
+    for key, dims in normalize(shapes or {}).items():
+        if declared.setdefault(key, dims) != dims:
+            raise FlatgradError(f"{key} is declared {describe(declared[key])} in the program "
+                                f"but {describe(dims)} in shapes")
+    return graph_stage.stage(parse(text, inputs), inputs=inputs, level=gates, naming=names,
+                             grad_prefix=grad_prefix, function=name, declared=declared)
+
+
+def _target(graph: graph_stage.Graph, target: str | None):
+    """The target's name and emitter: python for a scalar formula and numpy for an
+    array program unless asked otherwise; numba falls back to numpy without numba."""
+    if target is None:
+        target = "numpy" if graph.has_arrays else "python"
+    module = emitter(target)
+    target = module.__name__.rsplit(".", 1)[1]
+    if graph.has_arrays and target != "numpy":
+        raise FlatgradError(f"target {target!r} is for scalar formulas; a program with "
+                            "array inputs always compiles to numpy code")
+    if module.ELEMENTWISE and not graph.has_arrays and not graph.inputs:
+        raise FlatgradError(f"target {target!r} needs at least one input to run over; "
+                            "this formula has none")
+    return target, module
+
+
+def _plan(graph: graph_stage.Graph, wrt, profile: str, module) -> plan_stage.Plan:
+    return plan_stage.build(graph, wrt, profile, module.SPELLING,
+                            elementwise=module.ELEMENTWISE and not graph.has_arrays)
 
 
 @contextlib.contextmanager
@@ -149,20 +290,11 @@ def check(expr, at=None, tol: float = DEFAULT_TOLERANCE, **options) -> Report:
     return compiled.check(at, tol)
 
 
-def build_plan(expr, wrt=None, inputs=None, names="cs231n", grad_prefix="d", name="f",
-               profile="fast", gates="staged") -> plan_stage.Plan:
-    text, inputs = _as_text(expr, inputs)
-    program = parse(text)
-    graph = graph_stage.stage(program, inputs=inputs, level=gates, naming=names,
-                              grad_prefix=grad_prefix, function=name)
-    return plan_stage.build(graph, wrt, profile)
-
-
 def _as_text(expr, inputs):
     if isinstance(expr, str):
         return expr, inputs
     if callable(expr) and not hasattr(expr, "free_symbols"):
-        text, params = function_source(expr)
+        text, params, _ = function_source(expr)
         return text, inputs if inputs is not None else params
     if hasattr(expr, "free_symbols"):
         text, symbols = sympy_source(expr)
@@ -171,29 +303,6 @@ def _as_text(expr, inputs):
                         "expression or a Python function")
 
 
-def parse_point(text: str) -> dict[str, float]:
-    """'x=3,y=-4' -> {'x': 3.0, 'y': -4.0}"""
-    point = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = part.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise FlatgradError(f"cannot read {part!r}: write a point as x=3,y=-4")
-        try:
-            point[name] = float(value.replace("−", "-"))
-        except ValueError:
-            raise FlatgradError(f"{value.strip()!r} is not a number (in {part!r})") from None
-    return point
-
-
-def complete_point(inputs, point) -> dict[str, float]:
-    missing = [n for n in inputs if n not in point]
-    extra = [n for n in point if n not in inputs]
-    if missing or extra:
-        problems = []
-        if missing:
-            problems.append("no value for " + ", ".join(missing))
-        if extra:
-            problems.append(", ".join(extra) + " is not an input")
-        raise FlatgradError("; ".join(problems) + f" (the inputs are {', '.join(inputs)})")
-    return {n: float(point[n]) for n in inputs}
+# Points are read and completed in points.py; these names stay importable from here.
+parse_point = points.parse_point
+complete_point = points.complete_point

@@ -15,12 +15,20 @@ from .errors import FlatgradError
 MODULE_PREFIXES = {"math", "np", "numpy", "jnp", "torch", "flatgrad"}
 
 
-def function_source(fn) -> tuple[str, tuple[str, ...]]:
-    """The body of a straight-line Python function as a staged program, and its
-    parameters (the inputs, in order)."""
+def function_source(fn) -> tuple[str, tuple[str, ...], dict]:
+    """The body of a straight-line Python function as a staged program, its
+    parameters (the inputs, in the signature's order; a bound method's `self` is
+    not one) and their default values, by name."""
     try:
         source = textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError) as err:
+    except OSError:
+        # the interactive prompt, `python -c` and exec keep no source text
+        raise FlatgradError(
+            f"cannot read the source of {getattr(fn, '__name__', fn)!r}: Python keeps none "
+            "for a function defined at the interactive prompt, with `python -c` or by exec",
+            hint="pass the formula as text, e.g. flatgrad.compile('x*y + sin(x)'), or define "
+                 "the function in a file and import it") from None
+    except TypeError as err:
         raise FlatgradError(f"cannot read the source of {fn!r}: {err}") from None
     tree = ast.parse(source)
     found = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.Lambda))
@@ -33,6 +41,10 @@ def function_source(fn) -> tuple[str, tuple[str, ...]]:
     if params.vararg or params.kwarg or params.kwonlyargs or params.posonlyargs:
         raise FlatgradError("only plain positional parameters are supported")
     inputs = tuple(a.arg for a in params.args)
+    if inspect.ismethod(fn):
+        inputs = inputs[1:]  # self (or cls) is bound: not an input
+    defaults = {name: p.default for name, p in inspect.signature(fn).parameters.items()
+                if p.default is not inspect.Parameter.empty}
     body = [ast.Return(node.body)] if isinstance(node, ast.Lambda) else node.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]  # docstring
@@ -48,7 +60,7 @@ def function_source(fn) -> tuple[str, tuple[str, ...]]:
                                 "name and a final return are supported")
     if not statements:
         raise FlatgradError(f"{fn.__name__} has no return statement")
-    return "\n".join(statements), inputs
+    return "\n".join(statements), inputs, defaults
 
 
 class _DropModulePrefix(ast.NodeTransformer):

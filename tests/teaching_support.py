@@ -3,17 +3,51 @@ the seed examples, reading the wires of a DOT circuit."""
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "(x+σ(y))/(σ(x)+(x+y)²)"
 REFERENCE_POINT = "x=3,y=-4"
 NEURON = "dot = w0*x0 + w1*x1 + w2; f = σ(dot)"
 NEURON_POINT = "w0=2,x0=-1,w1=-3,x1=-2,w2=-3"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") \
+    or shutil.which("google-chrome")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
+                                    "(apt-get install chromium); CI installs it")
+
+
+def chromium(tmp_path, *args) -> subprocess.CompletedProcess:
+    """Headless Chromium, with the flags this closed network needs."""
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    return subprocess.run(flags + list(args), capture_output=True, text=True, timeout=120,
+                          check=True)
+
+
+def layout(tmp_path, page: Path, script: str, *flags) -> dict:
+    """What Chromium laid out in `page`: `script`, JavaScript that sets `report` (with
+    `box(el)` for an element's bounding box), run in a copy of the page and its report
+    read back from the DOM, where --dump-dom shows it."""
+    probe = ("<script>\nconst box = el => el.getBoundingClientRect();\n" + script +
+             "\nconst out = document.createElement('pre');\nout.id = 'layout';\n"
+             "out.textContent = JSON.stringify(report);\ndocument.body.appendChild(out);\n"
+             "</script>")
+    probed = page.with_name(page.stem + "-probed.html")
+    probed.write_text(page.read_text().replace("</body>", probe + "</body>"))
+    dom = chromium(tmp_path, *flags, "--dump-dom", probed.as_uri()).stdout
+    return json.loads(html.unescape(re.search(r'<pre id="layout">(.*?)</pre>', dom).group(1)))
 
 
 def run_cli(*args, cwd=None, env=None, check=True) -> subprocess.CompletedProcess:
@@ -46,3 +80,20 @@ def dot_edges(dot_text: str) -> list[dict]:
                       "value": float(green[0]) if green else None,
                       "grad": float(red[0]) if red else None})
     return edges
+
+
+def dot_wires(dot_text: str) -> list[dict]:
+    """Each edge of flatgrad's DOT as text: tail and head labels, and the grey, green
+    and red rows of its label (over arrays the grey row is the name and shape)."""
+    labels = {node: html.unescape(angled or quoted) for node, angled, quoted in re.findall(
+        r"^\s*(\w+) \[shape=\w+, .*?label=(?:<(.*?)>|\"(.*?)\")", dot_text, re.M)}
+    wires = []
+    for tail, head, label in re.findall(r"^\s*(\w+) -> (\w+) \[label=(.*)\];$", dot_text, re.M):
+        def rows(colour):
+            return [html.unescape(text) for text in
+                    re.findall(rf'<font color="{colour}">(.*?)</font>', label)]
+        grey, green, red = rows("#777777"), rows("#2e7d32"), rows("#c62828")
+        wires.append({"tail": labels[tail], "head": labels[head],
+                      "grey": grey[0].strip() if grey else "",
+                      "value": green[0] if green else None, "grad": red[0] if red else None})
+    return wires

@@ -8,7 +8,8 @@ import pytest
 import sympy
 
 import flatgrad
-from flatgrad import cli, gates
+from flatgrad import cli
+from flatgrad.core import gates
 from flatgrad.check import relative_error, to_sympy
 
 NOTES = "(x+σ(y))/(σ(x)+(x+y)²)"
@@ -109,7 +110,7 @@ def test_the_sympy_form_comes_from_the_graph_and_the_table():
 def test_every_callable_gate_has_a_sympy_form_that_matches_its_float_form():
     candidates = [(sympy.Rational(3, 10), sympy.Rational(7, 5)),
                   (sympy.Rational(7, 5), sympy.Rational(3, 10))]
-    for name in gates.CALLABLE:
+    for name in gates.ON_SCALARS:
         gate = gates.GATES[name]
         for args in candidates:  # the second for gates defined only above 1 (acosh)
             args = args[:gate.arity]
@@ -140,7 +141,46 @@ def test_relative_error(a, b, expected):
 def test_at_a_kink_any_subgradient_passes(formula, at, sides, capsys):
     assert cli.main(["check", formula, "--at", at]) == 0
     out = capsys.readouterr().out
-    assert f"sits on a kink: the one-sided derivatives are {sides}" in out
+    assert f"sits on a kink: any value between the one-sided derivatives {sides} is a " \
+        "valid subgradient, so" in out
+    assert "kink: ok" in out
+
+
+def test_at_a_kink_the_table_shows_the_true_difference_and_why_it_passes(capsys):
+    # max(x, y)*x at the tie: flatgrad sends the gradient to x, 2; SymPy's derivative
+    # takes Heaviside(0) = 1/2 and says 1.5; the one-sided derivatives are 1 and 2
+    assert cli.main(["check", "max(x, y)*x", "--at", "x=1,y=1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    x_row = lines[2].split()
+    assert x_row[2:4] == ["2", "1.50000300001"] and x_row[4] == "1.5"
+    assert x_row[5:] == ["2.50e-01", "kink:", "ok"]      # |2 - 1.5| / 2, not 0
+    assert ("note: at x=1,y=1 x sits on a kink: any value between the one-sided derivatives "
+            "1 and 2 is a valid subgradient, so 2 passes") in lines
+    assert lines[-1].startswith("ok: largest relative error 0.00e+00 (tolerance 1e-06; at a "
+                                "kink, the error beyond the one-sided derivatives)")
+    report = flatgrad.check("max(x, y)*x", at={"x": 1.0, "y": 1.0})
+    x_row = report.rows[0]
+    assert report.ok and x_row.error == 0.0
+    assert x_row.difference == pytest.approx(0.25) and x_row.shown == x_row.difference
+    assert x_row.kink == pytest.approx((1.0, 2.0), rel=1e-8)
+    # without a symbolic value, the difference is from the nearer one-sided derivative
+    hypot = flatgrad.check("hypot(x, y) + x/2", at={"x": 0.0, "y": 0.0}).rows[0]
+    assert hypot.kink == pytest.approx((-0.5, 1.5), rel=1e-8)
+    assert hypot.difference == pytest.approx(relative_error(0.5, 1.5))
+
+
+@pytest.mark.parametrize("formula, at", [
+    ("relu(x)**2", {"x": 0.0}),              # both one-sided derivatives are 0
+    ("max(x, y)**2 * 0 + relu(x)**3", {"x": 0.0, "y": 0.0}),
+    ("abs(x)**2 + x", {"x": 0.0}),
+    ("max(x, 1.0) * 0 + x", {"x": 1.0}),     # a tie in a term that does not count
+])
+def test_no_kink_where_the_function_is_differentiable(formula, at, capsys):
+    report = flatgrad.check(formula, at=at)
+    assert report.ok
+    assert all(row.kink is None and row.difference is None for row in report.rows)
+    text = report.table()
+    assert "kink" not in text
 
 
 def test_at_a_kink_a_value_outside_the_one_sided_derivatives_fails(monkeypatch):
@@ -149,4 +189,10 @@ def test_at_a_kink_a_value_outside_the_one_sided_derivatives_fails(monkeypatch):
     report = flatgrad.check("relu(x)", at={"x": 0.0})
     assert not report.ok
     assert report.rows[0].kink == pytest.approx((0.0, 1.0))
-    assert report.rows[0].error == pytest.approx(0.5)
+    assert report.rows[0].error == pytest.approx(0.5)            # to the nearer end, 1
+    assert report.rows[0].difference == pytest.approx(0.75)      # from SymPy's 0.5
+    text = report.table()
+    assert "kink: FAILED" in text
+    assert ("note: at x=0 x sits on a kink, and 2 lies outside the one-sided derivatives 0 "
+            "and 1 (relative error 5.00e-01 to the nearer): fails") in text
+    assert text.splitlines()[-1].startswith("FAILED: largest relative error 5.00e-01")

@@ -11,9 +11,9 @@ import zlib
 import pytest
 
 import flatgrad
-from flatgrad import diagram
+from flatgrad.teach import diagram
 from flatgrad.api import build_plan
-from flatgrad.output import MARK
+from flatgrad.atomic_write import MARK
 from teaching_support import NEURON, NEURON_POINT, REFERENCE, dot_edges, run_cli
 
 needs_graphviz = pytest.mark.skipif(not diagram.available(),

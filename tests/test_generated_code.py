@@ -1,6 +1,5 @@
 """Generated modules compile, lint clean, import only math, and are deterministic."""
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,20 +15,18 @@ FORMULAS = [
     "atan2(y, x) + x**y + x**2.5 + x**4 + 3/x + x/3 + pi*e",
     "a = x*y; b = a + sigmoid(a); c = b*b; c - tanh(x)",
 ]
-LINT = ["--isolated", "--select", "E,F,W", "--ignore", "E501"]
 
 
 @pytest.mark.parametrize("profile", ["fast", "teach"])
 @pytest.mark.parametrize("text", FORMULAS)
-def test_generated_module_compiles_and_lints(tmp_path, text, profile):
+def test_generated_module_compiles_and_lints(tmp_path, text, profile, ruff_check):
     path = tmp_path / "generated.py"
     flatgrad.compile(text, profile=profile).write(path)
     subprocess.run([sys.executable, "-m", "py_compile", str(path)], check=True)
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (it comes with the test extra)")
-    lint = subprocess.run([ruff, "check", *LINT, str(path)], capture_output=True, text=True)
+    lint = ruff_check(path)
     assert lint.returncode == 0, lint.stdout
+    # within the project's line length too (tests/test_generated_lint.py runs ruff on it)
+    assert max(len(line) for line in path.read_text(encoding="utf-8").splitlines()) <= 100
 
 
 @pytest.mark.parametrize("text", FORMULAS)
@@ -51,15 +48,14 @@ def test_output_is_byte_identical_across_processes_and_hash_seeds():
 
 @pytest.mark.parametrize("target", ["numpy", "numba"])
 @pytest.mark.parametrize("text", ["x * y", REFERENCE, "erf(x) * y"])
-def test_array_targets_lint_clean_and_import_math_only_when_used(tmp_path, text, target):
+def test_array_targets_lint_clean_and_import_math_only_when_used(tmp_path, text, target,
+                                                               ruff_check):
     if target == "numba":
         pytest.importorskip("numba", reason="numba is not installed")
     source = flatgrad.compile(text, target=target).source
     assert ("import math" in source) == ("math." in source.replace("import math", ""))
     path = tmp_path / "generated.py"
     path.write_text(source, encoding="utf-8")
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (it comes with the test extra)")
-    lint = subprocess.run([ruff, "check", *LINT, str(path)], capture_output=True, text=True)
+    lint = ruff_check(path)
     assert lint.returncode == 0, lint.stdout
+    assert max(len(line) for line in source.splitlines()) <= 100

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import ast
 import html
-import json
 import math
 import os
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
 import pytest
 
 import flatgrad
-from flatgrad import diagram, gates, handout, lesson
+from flatgrad.core import gates
+from flatgrad.teach import diagram, handout, lesson
 from flatgrad.api import build_plan
-from flatgrad.render import format_value
-from flatgrad.typeset import LATEX, MATHML, TEXT, program_trees, typeset
-from flatgrad.parse import parse
-from teaching_support import (NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT, eval_numbers,
-                              run_cli)
+from flatgrad.emit import format_value
+from flatgrad.teach.typeset import LATEX, MATHML, TEXT, program_trees, typeset
+from flatgrad.core.parse import parse
+from teaching_support import (CHROMIUM, NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT,
+                              chromium, eval_numbers, run_cli)
+from teaching_support import layout as probe_layout
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") \
-    or shutil.which("google-chrome")
 POINT = {"x": 3.0, "y": -4.0}
 
 
@@ -233,8 +230,7 @@ def test_notebook_display_shows_code_and_circuit(monkeypatch):
 
 # Appended to a copy of the page: measures what the browser laid out and writes
 # it into the DOM, where --dump-dom shows it.
-LAYOUT_PROBE = """<script>
-const box = el => el.getBoundingClientRect();
+LAYOUT = """\
 const maths = [...document.querySelectorAll("math")];
 const fraction = document.querySelector("#expression mfrac");
 const line = parseFloat(getComputedStyle(document.body).fontSize);
@@ -247,21 +243,8 @@ const report = {
   svg: svg ? [box(svg).width, box(svg).height] : null,
   value_colour: getComputedStyle(document.querySelector("td.value")).color,
   gradient_colour: getComputedStyle(document.querySelector("td.gradient")).color,
-};
-const out = document.createElement("pre");
-out.id = "layout";
-out.textContent = JSON.stringify(report);
-document.body.appendChild(out);
-</script>"""
+};"""
 
-
-def chromium(tmp_path, *args) -> subprocess.CompletedProcess:
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    return subprocess.run(flags + list(args), capture_output=True, text=True, timeout=120,
-                          check=True)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed "
@@ -283,10 +266,7 @@ def test_handout_renders_in_a_headless_browser(tmp_path):
     for name, value in eval_numbers(REFERENCE, REFERENCE_POINT).items():
         assert f"{name} = {value}" in text
 
-    probed = tmp_path / "probed.html"
-    probed.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
-    dom = chromium(tmp_path, "--dump-dom", probed.as_uri()).stdout
-    layout = json.loads(html.unescape(re.search(r'<pre id="layout">(.*?)</pre>', dom).group(1)))
+    layout = probe_layout(tmp_path, page, LAYOUT)
     assert [rows for rows, height in layout["tables"]] == [9, 13]
     assert all(height > 100 for rows, height in layout["tables"])
     assert layout["maths"] >= 7 and layout["mathml"]

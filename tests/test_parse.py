@@ -71,7 +71,7 @@ def test_comments_and_blank_lines_are_fine_in_programs():
     ("x, y", "tuples are not allowed", 1),
     ("1e999*x", "too large", 0),
     ("log(-1) + x", "undefined", 0),
-    ("θ² + σσ(x)", "unknown function 'σσ'", 5),
+    ("θ² + ζζ(x)", "unknown function 'ζζ'", 5),   # (σσ(x) is σ(σ(x)): σ is always the gate)
     ("x ** ", "ends too early", 2),
     ("x $ y", "'$' is not allowed", 2),
 ])

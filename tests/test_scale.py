@@ -8,7 +8,7 @@ import math
 import pytest
 
 import flatgrad
-from flatgrad.parse import parse, pretty
+from flatgrad.core.parse import parse, pretty
 
 
 def test_a_5000_term_sum():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flatgrad import handout, lesson, worksheet
+from flatgrad.teach import handout, lesson, worksheet
 from flatgrad.api import build_plan
 from flatgrad.errors import FlatgradError
 from teaching_support import NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT, run_cli

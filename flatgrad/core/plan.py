@@ -1,0 +1,529 @@
+"""The backward plan: the forward pass reversed, one line per local gradient.
+
+For every stage, from the output back to the inputs, each operand that depends
+on a differentiated input gets the line `d<operand> = <local> * d<stage>`; the
+first contribution to a gradient assigns it and every later one adds to it
+(`+=`), because a value used in several places (a fork) sums the gradients
+flowing back from each use. Work for inputs outside `wrt` is pruned.
+
+One plan serves scalars and arrays. Each line is spelled for the target that
+will print it: in Python (`math.exp`) for a stage of scalars, in numpy for a
+stage over arrays. Over arrays a line is a vector-Jacobian product: for an
+elementwise gate its local gradient times the upstream gradient, entry by entry;
+a gate over whole arrays (`@`, `sum`, `softmax` ...) declares its own. Then the
+shape passes: the gradient of an operand that a gate broadcast is summed back to
+the operand's own shape, and a gradient is kept in broadcast form where it can
+be (the gradient of a sum is the upstream gradient spread over the summed axes,
+so it stays a scalar while only elementwise gates read it, and is expanded only
+where a gate such as matmul, a `+=`, or the caller needs its full shape).
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from ..errors import FlatgradError
+from .gates import HELPERS, OVERFLOW, Gate
+from .graph import Graph, Node
+from .shapes import broadcast_shapes, describe
+
+PROFILES = ("fast", "teach")
+SPELLINGS = ("python", "numpy", "numba")
+_OPERAND = {"a": 0, "b": 1}
+
+
+@dataclass
+class Line:
+    target: str
+    code: str
+    ref: int                 # the forward line (k) it belongs to
+    accumulate: bool = False
+    node: int = -1           # the node whose value or gradient the line computes
+    stage: int = -1          # for a backward line, the stage it backprops
+    operand: int = -1        # and which of that stage's operands
+    local: str = ""          # the local gradient (or VJP), as a formula of cached values
+    upstream: str = ""       # the upstream gradient's name ("" at the output: it is 1)
+    why: str = ""            # a comment above the line (a gradient summed back)
+    fresh: bool = False      # over arrays: the line makes a new array (np.full_like)
+    value: object = None     # at a point: the value after this line
+    local_value: object = None   # the local gradient's value
+    share: object = None         # and this line's contribution (local * upstream)
+
+    @property
+    def text(self) -> str:
+        return f"{self.target} {'+=' if self.accumulate else '='} {self.code}"
+
+
+@dataclass
+class Group:
+    stage: Node
+    header: str
+    lines: list[Line]
+
+
+@dataclass
+class Plan:
+    graph: Graph
+    wrt: tuple[str, ...]
+    profile: str
+    spelling: str                      # python or numba, or numpy for stages over arrays
+    forward: list[Line]
+    backward: list[Group]
+    zeros: list[Line] = field(default_factory=list)
+    seed: Line | None = None           # d<output> = 1 in the output's dtype, over arrays
+    over_arrays: frozenset = frozenset()   # nodes whose values are numpy arrays
+    held: dict[int, tuple] = field(default_factory=dict)   # id(line) -> shape it holds
+
+    @property
+    def grads(self) -> tuple[str, ...]:
+        return tuple(self.graph.input_node(name).grad for name in self.wrt)
+
+    @property
+    def backward_lines(self) -> list[Line]:
+        return [line for group in self.backward for line in group.lines] + self.zeros
+
+    @property
+    def lines(self) -> list[Line]:
+        """Every line in the order the gradient function runs them."""
+        return self.forward + ([self.seed] if self.seed else []) + self.backward_lines
+
+    def shape(self, line: Line) -> tuple:
+        """The shape of the line's value (a gradient in broadcast form may be smaller)."""
+        return self.held.get(id(line), self.graph.nodes[line.node].shape)
+
+    def spelling_of(self, node: int) -> str:
+        """numpy for a stage over arrays; a stage of scalars is spelled in Python
+        (or numba's Python)."""
+        if node in self.over_arrays:
+            return "numpy"
+        return "numba" if self.spelling == "numba" else "python"
+
+    def forks(self) -> dict[int, int]:
+        """Nodes whose gradient is summed from more than one line, with the line count."""
+        counts: dict[int, int] = {}
+        for line in self.backward_lines:
+            if line.stage >= 0:
+                counts[line.node] = counts.get(line.node, 0) + 1
+        return {node: n for node, n in counts.items() if n > 1}
+
+
+def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python",
+          elementwise: bool = False) -> Plan:
+    """The plan of `graph`'s gradient, its lines spelled for `spelling`.
+
+    `elementwise`: a scalar formula run over numpy arrays that broadcast
+    together, every stage that depends on an input then being an array."""
+    if profile not in PROFILES:
+        raise FlatgradError(f"unknown profile {profile!r}; choose one of {PROFILES}")
+    if spelling not in SPELLINGS:
+        raise FlatgradError(f"unknown spelling {spelling!r}; choose one of {SPELLINGS}")
+    if graph.has_arrays and spelling != "numpy":
+        raise FlatgradError("a program with array inputs compiles to numpy code: use the "
+                            "numpy target")
+    output = graph.nodes[graph.output]
+    if output.shape:
+        raise graph.program.error(
+            f"the output {output.name} is {describe(output.shape)}, not a scalar: a "
+            "gradient needs one number", output.token,
+            hint="reduce it, e.g. sum(...) or mean(...)")
+    wrt = _check_wrt(graph, wrt)
+    over_arrays = _over_arrays(graph, elementwise) if spelling == "numpy" else frozenset()
+    plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays)
+    stages = graph.stages
+    ref = {node.index: k for k, node in enumerate(stages, start=1)}
+    for node in stages:
+        plan.forward.append(Line(node.name, _forward_code(plan, node, profile), ref[node.index],
+                                 node=node.index))
+
+    # A node needs a gradient when it depends on a differentiated input.
+    needs = [False] * len(graph.nodes)
+    differentiated = set(wrt)
+    for node in graph.nodes:
+        needs[node.index] = (node.name in differentiated) if node.kind == "input" else \
+            any(needs[a] for a in node.args)
+
+    arrays = graph.has_arrays
+    if arrays:
+        plan.seed = Line(output.grad, f"{_np(graph)}.ones_like({output.name})",
+                         ref[output.index], node=output.index)
+        plan.held[id(plan.seed)] = ()
+    held = {output.index: ()}
+    contributions: dict[int, list[Line]] = {}
+    assigned: set[int] = set()
+    for node in reversed(stages):
+        if not needs[node.index]:
+            continue
+        if arrays:
+            _complete(plan, node, contributions, held, full=False)
+        upstream = node.grad if arrays or node.index != graph.output else ""
+        lines = []
+        for i, arg in enumerate(node.args):
+            if not needs[arg] or not _has_gradient(node.gate, i):
+                continue
+            line = Line(graph.nodes[arg].grad, "", ref[node.index], arg in assigned, node=arg,
+                        stage=node.index, operand=i, upstream=upstream)
+            line.local = _local_code(plan, node, i)
+            line.code = _vjp(plan, line, held) if node.index in over_arrays and arrays \
+                else _chain_code(plan, node, i, upstream)
+            lines.append(line)
+            contributions.setdefault(arg, []).append(line)
+            assigned.add(arg)
+        header = _forward_code(plan, node, "teach")
+        plan.backward.append(Group(node, f"{node.name} = {header}", lines))
+
+    for name in wrt:
+        node = graph.input_node(name)
+        if node.index in assigned:
+            if arrays:
+                _complete(plan, node, contributions, held, full=True)
+            continue
+        zero = f"{_np(graph)}.zeros_like({node.name})" if node.shape else "0.0"
+        plan.zeros.append(Line(node.grad, zero, 0, node=node.index))
+    if arrays:
+        _copy_before_accumulating(plan)
+    return plan
+
+
+def _over_arrays(graph: Graph, elementwise: bool) -> frozenset:
+    """The nodes whose values are numpy arrays (or numpy scalars): those that
+    depend on an array input. A stage of scalar inputs and constants alone is
+    written exactly as for scalars (math.sin(s)): numpy would make a Python
+    float a float64 scalar, and widen every float32 array it meets."""
+    over: set[int] = set()
+    for node in graph.nodes:
+        if node.kind == "input" and (node.shape or elementwise):
+            over.add(node.index)
+        elif node.kind == "stage" and any(a in over for a in node.args):
+            over.add(node.index)
+    return frozenset(over)
+
+
+def _has_gradient(gate: Gate, i: int) -> bool:
+    return (gate.vjp[i] if gate.vjp else gate.local[i]) is not None
+
+
+def _operands(graph: Graph, node: Node) -> list[str]:
+    return [graph.operand_text(a) for a in node.args]
+
+
+def _forward_code(plan: Plan, node: Node, profile: str) -> str:
+    spelling = plan.spelling_of(node.index)
+    # whole-array numpy has no CPython overheads to dodge: it keeps the notes' forms
+    template = node.gate.forward_form(profile if spelling != "numpy" else "teach", spelling)
+    return _fill(plan.graph, node, template)
+
+
+def _fill(graph: Graph, node: Node, template: str) -> str:
+    """A template of the table filled with the node's operands, its module globals
+    named as this module names them (renamed in the template, so that an array
+    named np keeps its own `np.shape`)."""
+    return node.gate.code(_rename(template, graph), _operands(graph, node), node.name)
+
+
+def _np(graph: Graph) -> str:
+    return graph.globals["np"]
+
+
+def _local_code(plan: Plan, node: Node, i: int) -> str:
+    spelling = plan.spelling_of(node.index)
+    ranks = tuple(len(plan.graph.nodes[a].shape) for a in node.args)
+    template = node.gate.vjp_form(i, ranks) if spelling == "numpy" else None
+    template = template or node.gate.local_form(i, plan.profile, spelling)
+    return _fill(plan.graph, node, template)
+
+
+def _chain_code(plan: Plan, node: Node, i: int, upstream: str) -> str:
+    if not upstream:  # at the output, where the upstream gradient is 1
+        return chain(_local_code(plan, node, i), "", plan.profile)
+    template = _chain_template(node.gate, i, plan.profile, plan.spelling_of(node.index))
+    return _fill(plan.graph, node, template).replace("{up}", upstream)
+
+
+_CHAINS: dict = {}
+
+
+def _chain_template(gate: Gate, i: int, profile: str, spelling: str) -> str:
+    """The local gradient of operand `i` times the upstream gradient `{up}`: the
+    VJP of an elementwise gate, decided once per template, not once per line."""
+    key = (gate.local_form(i, profile, spelling), profile)
+    if key not in _CHAINS:
+        _CHAINS[key] = chain(key[0], "{up}", profile)
+    return _CHAINS[key]
+
+
+def chain(local: str, upstream: str, profile: str) -> str:
+    """One chain-rule product: the local gradient times the upstream gradient.
+
+    `teach` writes it as the notes do, `(local) * dup`. `fast` drops a unit
+    factor and the parentheses where Python's left-to-right evaluation gives
+    the very same float operations, so both profiles compute identical numbers.
+    """
+    if not upstream:  # at the output, where the upstream gradient is 1
+        return {"1": "1.0", "-1": "-1.0"}.get(local, local)
+    if profile == "teach":
+        return f"({local}) * {upstream}"
+    if local == "1":
+        return upstream
+    if local == "-1":
+        return f"-{upstream}"
+    # a routing gate's 0/1 choice routes the upstream gradient (a nested choice,
+    # abs's 1 / -1 / 0, does not: it must stay a product)
+    routed = local[:7] in ("1.0 if ", "0.0 if ") and \
+        re.fullmatch(r"(1\.0|0\.0) if (.*) else (1\.0|0\.0)", local)
+    if routed and {routed.group(1), routed.group(3)} == {"1.0", "0.0"} \
+            and " else " not in routed.group(2):
+        yes, no = (upstream, "0.0") if routed.group(1) == "1.0" else ("0.0", upstream)
+        return f"{yes} if {routed.group(2)} else {no}"
+    if _binds_tighter_than_times(local):
+        return f"{local} * {upstream}"
+    return f"({local}) * {upstream}"
+
+
+def _binds_tighter_than_times(code: str) -> bool:
+    # `code` is the gate table's own text, its placeholders read as names
+    tree = ast.parse(re.sub(r"\{(a|b|out|up)\}", r"\1", code), mode="eval").body
+    if isinstance(tree, ast.BinOp):
+        return isinstance(tree.op, (ast.Mult, ast.Div, ast.Pow))
+    return isinstance(tree, (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.UnaryOp))
+
+
+def _rename(template: str, graph: Graph) -> str:
+    """Point a template's references to the module globals (math, np, the helpers)
+    at the names this module uses. In the table's own text (operands are still
+    placeholders) only a module global is followed by '.' or '('."""
+    for name, used in graph.globals.items():
+        if name != used and name in template:
+            template = re.sub(r"\b%s(?=[.(])" % name, used, template)
+    return template
+
+
+def _check_wrt(graph: Graph, wrt) -> tuple[str, ...]:
+    if wrt is None:
+        return tuple(name for name in graph.inputs if name not in graph.integer)
+    if isinstance(wrt, str):
+        wrt = tuple(w.strip() for w in wrt.split(",") if w.strip())
+    wrt = tuple(wrt)
+    for name in wrt:
+        if name not in graph.inputs:
+            raise FlatgradError(f"cannot differentiate with respect to {name!r}: "
+                                f"the inputs are {', '.join(graph.inputs) or 'none'}")
+        if name in graph.integer:
+            raise FlatgradError(f"cannot differentiate with respect to {name!r}: it holds "
+                                "integer labels, which have no gradient")
+    if len(set(wrt)) != len(wrt):
+        raise FlatgradError(f"wrt names an input twice: {wrt}")
+    return wrt
+
+
+# -- the shape passes, over arrays ------------------------------------------------
+
+def _vjp(plan: Plan, line: Line, held: dict[int, tuple]) -> str:
+    graph = plan.graph
+    stage = graph.nodes[line.stage]
+    gate = stage.gate
+    upstream, up_shape = stage.grad, held[stage.index]
+    # elementwise gates read a gradient in broadcast form as it is, and so does a
+    # reduction when its rank is intact (np.expand_dims puts the axis back)
+    reads_compact = gate.elementwise or (gate.spreads and len(up_shape) == len(stage.shape))
+    np_ = _np(graph)
+    if not reads_compact and up_shape != stage.shape:
+        upstream, up_shape = f"{np_}.broadcast_to({upstream}, {stage.name}.shape)", stage.shape
+    ranks = tuple(len(graph.nodes[a].shape) for a in stage.args)
+    template = gate.vjp_form(line.operand, ranks) or \
+        _chain_template(gate, line.operand, plan.profile, "numpy")
+    code = _fill(graph, stage, template).replace("{up}", upstream)
+    operand = graph.nodes[line.node].shape
+    if gate.spreads:
+        plan.held[id(line)] = _spread_shape(graph, stage, operand, up_shape)
+        return code
+    if not gate.elementwise:
+        return code
+    produced = _produced(graph, stage, template, up_shape)
+    if _sums_broadcast_form(operand, stage.shape, produced):
+        # summing a gradient in broadcast form would miss its copies: expand it first
+        upstream, up_shape = f"{np_}.broadcast_to({stage.grad}, {stage.name}.shape)", stage.shape
+        code = _fill(graph, stage, template).replace("{up}", upstream)
+        produced = _produced(graph, stage, template, up_shape)
+    code, kept, axes = unbroadcast(code, operand, produced, np_)
+    if axes:
+        line.why = (f"{graph.nodes[line.node].name} is {describe(operand)} but was broadcast "
+                    f"to {describe(produced)} in ({line.ref}): sum its gradient over {axes}")
+    plan.held[id(line)] = kept
+    return code
+
+
+def _produced(graph: Graph, stage: Node, template: str, up_shape: tuple) -> tuple:
+    """The shape of an elementwise VJP: the broadcast of everything it reads."""
+    produced = up_shape
+    for placeholder in sorted(set(re.findall(r"\{(a|b|out)\}", template))):
+        node = stage.index if placeholder == "out" else stage.args[_OPERAND[placeholder]]
+        produced = broadcast_shapes(produced, graph.nodes[node].shape)
+    return produced
+
+
+def _sums_broadcast_form(operand: tuple, output: tuple, produced: tuple) -> bool:
+    """Whether the operand's gradient sums over an axis (one the gate broadcast
+    the operand along) where `produced` still has size 1 in place of the output's."""
+    def pad(shape):
+        return (1,) * (len(output) - len(shape)) + tuple(shape)
+
+    return any(o == 1 and out != 1 and p == 1
+               for o, out, p in zip(pad(operand), pad(output), pad(produced)))
+
+
+def _spread_shape(graph: Graph, stage: Node, operand: tuple, up_shape: tuple) -> tuple:
+    """A reduction's gradient in broadcast form: the upstream gradient's shape with
+    size 1 where the reduced axis was (a scalar for a whole-array reduction)."""
+    if len(stage.args) == 1:
+        return ()
+    axis = int(graph.nodes[stage.args[1]].value) % len(operand)
+    return up_shape[:axis] + (1,) + up_shape[axis:]
+
+
+def unbroadcast(code: str, shape: tuple, produced: tuple,
+                np_: str = "np") -> tuple[str, tuple, str]:
+    """Sum a gradient that broadcasting made `produced`-shaped back to `shape`:
+    over the leading axes numpy added, and (keeping them) over the axes where
+    `shape` has size 1. Returns the code, the shape it now holds (which may
+    still be smaller than `shape`: broadcast form) and the axes, said in words."""
+    if not shape:
+        return (f"{np_}.sum({code})", (), "every axis") if produced else (code, (), "")
+    lead = len(produced) - len(shape)
+    said = []
+    if lead > 0:
+        axes = tuple(range(lead))
+        code = f"{np_}.sum({code}, axis={axes[0] if lead == 1 else axes})"
+        said.append("the leading axis" if lead == 1 else f"the {lead} leading axes")
+        produced = produced[lead:]
+    offset = len(shape) - len(produced)
+    ones = tuple(k for k, d in enumerate(shape)
+                 if d == 1 and k >= offset and produced[k - offset] != 1)
+    if ones:
+        axes = tuple(k - offset for k in ones)
+        code = f"{np_}.sum({code}, axis={axes[0] if len(axes) == 1 else axes}, keepdims=True)"
+        said.append(("axis " if len(ones) == 1 else "axes ") + ", ".join(map(str, ones)))
+        produced = tuple(1 if k + offset in ones else d for k, d in enumerate(produced))
+    return code, produced, " and ".join(said)
+
+
+def _complete(plan: Plan, node: Node, contributions, held, full: bool) -> None:
+    """Fix the shape a finished gradient holds. A `+=` cannot grow an array in
+    place, so a gradient summed from pieces of different shapes starts from a
+    full-shaped first piece; the caller gets every input's gradient full-shaped."""
+    lines = contributions.get(node.index, [])
+    if not lines:
+        return
+    shapes = [plan.shape(line) for line in lines]
+    total: tuple = ()
+    for shape in shapes:
+        total = broadcast_shapes(total, shape)
+    if (full and total != node.shape) or shapes[0] != total:
+        lines[0].code = f"{_np(plan.graph)}.full_like({node.name}, {lines[0].code})"
+        plan.held[id(lines[0])] = total = node.shape
+        lines[0].fresh = True
+    held[node.index] = total
+
+
+def _copy_before_accumulating(plan: Plan) -> None:
+    """A gradient summed into with `+=` must own its array: when its first
+    contribution is another gradient (or a view of one), copy it, or the `+=`
+    would change that other gradient too."""
+    forks = plan.forks()
+    seen: set[int] = set()
+    for line in plan.backward_lines:
+        if line.node in seen or line.stage < 0:
+            continue
+        seen.add(line.node)
+        if line.node in forks and line.node in plan.over_arrays and not line.fresh:
+            stage = plan.graph.nodes[line.stage]
+            if re.fullmatch(r"[A-Za-z_]\w*", line.code) or stage.gate.view:
+                line.code += ".copy()"
+
+
+# -- values at a point ---------------------------------------------------------------
+
+def namespace(graph: Graph, spelling: str) -> dict:
+    """The module globals the plan's lines read (math, np, the helpers of the
+    target's spelling, as its module defines them), under the names it uses."""
+    import numpy as np
+    space: dict = {}
+    helper_space = {"math": math, "np": np}
+    for source in HELPERS[spelling].values():
+        exec(source, helper_space)  # the gate table's own helpers
+    for name in HELPERS[spelling]:
+        space[graph.globals.get(name, name)] = helper_space[name]
+    space[graph.globals.get("math", "math")] = math
+    space[graph.globals.get("np", "np")] = np
+    return space
+
+
+@contextmanager
+def naming_the_line(line: Line, graph: Graph, point=None) -> Iterator[None]:
+    """Turn a bare "math domain error" raised by `line` into one that names it."""
+    try:
+        yield
+    except (ArithmeticError, ValueError) as err:
+        raise FlatgradError(describe_failure(line, graph, err, point)) from None
+
+
+# Float +, - and * never raise (they give inf or nan); a division, a power or a call
+# can. A failure elsewhere (a huge int given for a float) is not the stage's to name.
+_CAN_RAISE = re.compile(r"/|\*\*|\w\(")
+
+
+def can_raise(line: Line) -> bool:
+    return _CAN_RAISE.search(line.code) is not None
+
+
+def describe_failure(line: Line, graph: Graph, err: Exception, point=None) -> str:
+    domain = graph.nodes[line.node].gate.domain if line.stage < 0 and line.ref else ""
+    if isinstance(err, OverflowError) and not domain:
+        domain = OVERFLOW   # rather than "(34, 'Numerical result out of range')"
+    what = f"{domain} ({err})" if domain else str(err)
+    where = f"stage ({line.ref}) {line.text}" if line.stage < 0 else \
+        f"the gradient line {line.text}, backprop of stage ({line.ref})"
+    if point is None:
+        return f"{what} at {where}"
+    return f"{what} at {where}, evaluated at {_point_text(point)}"
+
+
+def _point_text(point) -> str:
+    import numpy as np
+    return ", ".join(f"{name}={value:g}" if np.ndim(value) == 0 else
+                     f"{name}={describe(np.shape(value))} array" for name, value in point.items())
+
+
+def evaluate(plan: Plan, point: dict) -> dict:
+    """Fill in every line's value at `point` by running the plan's own lines, the
+    very operations the generated code performs. Returns the final value of every
+    named variable."""
+    import numpy as np
+    graph = plan.graph
+    space = namespace(graph, plan.spelling)
+    values = {}
+    for node in graph.nodes:
+        if node.kind == "input":
+            values[node.name] = point[node.name] if node.shape or node.name in graph.integer \
+                or plan.over_arrays else float(point[node.name])
+    for line in plan.lines:
+        with naming_the_line(line, graph, point):
+            result = eval(line.code, space, values)  # flatgrad's own generated line
+            if line.stage >= 0 and line.local and "{up}" not in line.local:
+                try:
+                    line.local_value = eval(line.local, space, values)
+                except (ArithmeticError, ValueError):
+                    line.local_value = math.nan
+        line.share = result
+        if line.accumulate:
+            result = values[line.target] + result
+        values[line.target] = line.value = result
+    if plan.over_arrays:
+        for line in plan.lines:   # arrays become read-only snapshots
+            if isinstance(line.value, np.ndarray):
+                line.value = line.value.copy()
+    return values
+

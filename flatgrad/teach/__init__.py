@@ -1,0 +1,1 @@
+"""Teaching outputs: lesson, handout, worksheet, circuit diagram, typesetting, notebook."""
