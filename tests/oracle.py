@@ -17,6 +17,7 @@ SYMPY = {
     "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
     "asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh, "erf": sp.erf, "erfc": sp.erfc,
     "atan2": sp.atan2, "hypot": lambda a, b: sp.sqrt(a ** 2 + b ** 2),
+    "cbrt": lambda a: sp.sign(a) * sp.Abs(a) ** sp.Rational(1, 3),
 }
 
 # Where each gate is smooth and defined: a sampling interval per argument.

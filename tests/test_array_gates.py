@@ -20,7 +20,7 @@ DOMAIN = {"log": (0.5, 2), "log1p": (0.5, 2), "log2": (0.5, 2), "log10": (0.5, 2
           "tan": (-1, 1)}
 UNARY = ["exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin", "cos", "tan", "asin",
          "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid",
-         "softplus", "relu", "abs", "erf", "erfc"]
+         "softplus", "relu", "abs", "erf", "erfc", "cbrt"]
 BINARY = ["atan2", "hypot", "logaddexp", "max", "min", "pow"]
 OPERATORS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 # the second operand's shape against a [3 x 4] first operand: equal, broadcast

@@ -48,7 +48,7 @@ FORMULAS = _formulas()
 def _points(name, count):
     rng = random.Random(name)
     ranges = DOMAIN.get(name, [(-2.5, 2.5)] * 2)
-    if name in ("powr", "recip", "div"):
+    if name in ("powr", "recip", "div", "cbrt"):
         ranges = [(0.3, 3.0), (0.3, 3.0)]
     points = []
     while len(points) < count:
