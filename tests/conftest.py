@@ -23,9 +23,9 @@ def run_cli():
 @pytest.fixture
 def ruff_check():
     """Lint a file or directory with `python -m ruff check` (pyflakes and pycodestyle,
-    at the project's line length of 100); returns the CompletedProcess. Run through sys.executable, so
-    the ruff installed beside pytest is found whether or not the environment's bin
-    directory is on PATH. Skips where ruff is not installed."""
+    at the project's line length of 100); returns the CompletedProcess. Run through
+    sys.executable, so the ruff installed beside pytest is found whether or not the
+    environment's bin directory is on PATH. Skips where ruff is not installed."""
     probe = subprocess.run([sys.executable, "-m", "ruff", "--version"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("ruff is not installed (it comes with the test extra)")

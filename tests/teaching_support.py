@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,30 @@ def layout(tmp_path, page: Path, script: str, *flags) -> dict:
     probed.write_text(page.read_text().replace("</body>", probe + "</body>"))
     dom = chromium(tmp_path, *flags, "--dump-dom", probed.as_uri()).stdout
     return json.loads(html.unescape(re.search(r'<pre id="layout">(.*?)</pre>', dom).group(1)))
+
+
+class _WellFormed(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stack = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ("meta", "br"):
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
+        self.stack.pop()
+
+
+def assert_well_formed(page: str) -> None:
+    """Every tag of an HTML page closed, in order (void tags aside)."""
+    checker = _WellFormed()
+    checker.feed(page)
+    assert checker.stack == []
 
 
 def run_cli(*args, cwd=None, env=None, check=True) -> subprocess.CompletedProcess:

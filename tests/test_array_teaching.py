@@ -9,7 +9,6 @@ import ast
 import html
 import re
 from collections import Counter
-from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,7 +20,7 @@ from flatgrad.core.plan import namespace
 from flatgrad.core.shapes import describe
 from flatgrad.teach import diagram, handout, lesson, worksheet
 from flatgrad.teach.typeset import LATEX, MATHML, TEXT, program_trees, typeset
-from teaching_support import CHROMIUM, chromium, dot_wires, run_cli
+from teaching_support import CHROMIUM, assert_well_formed, chromium, dot_wires, run_cli
 from teaching_support import layout as probe_layout
 
 needs_graphviz = pytest.mark.skipif(not diagram.available(),
@@ -176,20 +175,6 @@ def test_the_typeset_program_is_the_compiled_program(name):
 
 # -- the handout -----------------------------------------------------------------------
 
-class WellFormed(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.stack = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag not in ("meta", "br"):
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
-        self.stack.pop()
-
-
 def matrices(page: str) -> list[list[float]]:
     """The entries of every small matrix on an HTML page, in order."""
     return [[float(entry) for entry in re.findall(r"<span>(.*?)</span>", inner)]
@@ -200,9 +185,7 @@ def matrices(page: str) -> list[list[float]]:
 def test_the_html_handout_has_shapes_values_and_notes():
     taught_ = taught("net")
     page = handout.render(taught_, "html")
-    checker = WellFormed()
-    checker.feed(page)
-    assert checker.stack == []
+    assert_well_formed(page)
     assert '<body class="arrays">' in page
     assert page.count("<th>shape</th>") == 2
     shapes = [shape.replace("\u00a0", " ")

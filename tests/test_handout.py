@@ -7,7 +7,6 @@ import html
 import math
 import os
 import re
-from html.parser import HTMLParser
 
 import pytest
 
@@ -19,7 +18,7 @@ from flatgrad.emit import format_value
 from flatgrad.teach.typeset import LATEX, MATHML, TEXT, program_trees, typeset
 from flatgrad.core.parse import parse
 from teaching_support import (CHROMIUM, NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT,
-                              chromium, eval_numbers, run_cli)
+                              assert_well_formed, chromium, eval_numbers, run_cli)
 from teaching_support import layout as probe_layout
 
 POINT = {"x": 3.0, "y": -4.0}
@@ -142,25 +141,7 @@ def test_html_is_self_contained(html_handout):
 
 
 def test_html_is_well_formed(html_handout):
-    class Checker(HTMLParser):
-        def __init__(self):
-            super().__init__()
-            self.stack = []
-
-        def handle_starttag(self, tag, attrs):
-            if tag not in ("meta", "br"):
-                self.stack.append(tag)
-
-        def handle_startendtag(self, tag, attrs):
-            pass
-
-        def handle_endtag(self, tag):
-            assert self.stack and self.stack[-1] == tag, (tag, self.stack[-5:])
-            self.stack.pop()
-
-    checker = Checker()
-    checker.feed(html_handout)
-    assert checker.stack == []
+    assert_well_formed(html_handout)
 
 
 def test_primitive_gates_show_the_same_final_gradients():
