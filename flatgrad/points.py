@@ -16,6 +16,7 @@ import unicodedata
 
 import numpy as np
 
+from .core.graph import shapes_under
 from .core.shapes import describe
 from .errors import FlatgradError
 
@@ -237,9 +238,8 @@ def check_labels(graph, point: dict) -> None:
     graph = getattr(graph, "graph", graph)
     if not graph.integer:
         return
-    from .core import shapes as shape_rules
     try:
-        of = shape_rules.infer(graph, {name: np.shape(point[name]) for name in graph.inputs}).of
+        of = shapes_under(graph, {name: np.shape(point[name]) for name in graph.inputs})
     except FlatgradError:
         return   # the shapes are wrong: check_shapes says how
     for name, classes in _class_counts(graph, of).items():
@@ -295,7 +295,6 @@ def symbols_of(graph) -> list[str]:
 def bind_sizes(graph) -> tuple[dict[str, tuple], dict[int, tuple]]:
     """Concrete shapes for every input (each symbol one small size) under which the
     whole program's shapes work out, and the shape of every node under them."""
-    from .core import shapes as shape_rules
     graph = getattr(graph, "graph", graph)
     names = symbols_of(graph)
     declared = {name: graph.shape_of(name) for name in graph.inputs}
@@ -310,10 +309,9 @@ def bind_sizes(graph) -> tuple[dict[str, tuple], dict[int, tuple]]:
             concrete = {name: tuple(binding.get(d, d) for d in shape)
                         for name, shape in declared.items()}
             try:
-                inferred = shape_rules.infer(graph, concrete)
+                return concrete, shapes_under(graph, concrete)
             except FlatgradError:
                 continue
-            return concrete, inferred.of
     raise FlatgradError(f"found no small sizes for {', '.join(names)} under which the shapes "
                         "of this program fit; give a point with --at")
 

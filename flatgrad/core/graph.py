@@ -359,6 +359,23 @@ def stage(program: Program, inputs=None, level: str = "staged",
     return graph
 
 
+def shapes_under(graph: Graph, declared: dict[str, tuple]) -> dict[int, tuple]:
+    """Every node's shape were the inputs declared as `declared` (concrete sizes for
+    symbolic ones, say), by the same shape rules; a mismatch is a FlatgradError."""
+    of: dict[int, tuple] = {}
+    for node in graph.nodes:
+        if node.kind != "stage":
+            of[node.index] = tuple(declared.get(node.name, ())) if node.kind == "input" else ()
+            continue
+        operands = [Operand(graph.nodes[a].name or graph.nodes[a].text, of[a],
+                            graph.nodes[a].value) for a in node.args]
+        try:
+            of[node.index] = node.gate.shape(*operands)
+        except ShapeError as err:
+            raise FlatgradError(str(err)) from None
+    return of
+
+
 def _prune(stager: Stager, output: int, inputs, program) -> Graph:
     """Keep the inputs and what the output depends on, renumbered in creation order."""
     live = {output}

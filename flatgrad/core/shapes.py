@@ -1,11 +1,11 @@
-"""Shapes: how inputs are declared, and their inference over the whole graph.
+"""Shapes: how inputs are declared, and the shape rules of the gate table.
 
 A shape is a tuple of dimensions, each a size (an int) or a symbol (a name
 such as N, the same size wherever it appears); () is a scalar. Inputs are
 declared as `--shape W=5x10`, as header lines in the program (`W: HxD`), or as
 `shapes={"W": (5, 10)}`; undeclared names are scalars.
 
-The shape rules of the gate table are defined here. Broadcasting follows
+The graph applies the rules as it stages each gate (core/graph.py). Broadcasting follows
 numpy: trailing dimensions are aligned, and each pair must be equal or one of
 them 1. A symbol is equal only to itself, so `N` against `M` is a mismatch
 (declare them with one name if they are one size).
@@ -220,59 +220,3 @@ def conv2d(x: Operand, w: Operand) -> tuple:
     raise ShapeError(f"conv2d takes an image [H x W] and a kernel [k1 x k2], or images "
                      f"[C x H x W] or [N x C x H x W] and filters [F x C x k1 x k2], not {x} "
                      f"and {w}")
-
-
-# -- inference ------------------------------------------------------------------
-
-@dataclass
-class Shapes:
-    of: dict[int, tuple]          # node index -> shape
-    integer: tuple[str, ...]      # inputs that are integer labels (no gradient)
-
-
-def infer(graph, declared: dict[str, tuple]) -> Shapes:
-    """The shape of every node, checked gate by gate with the table's shape rules."""
-    of: dict[int, tuple] = {}
-    integer: dict[str, bool] = {}
-    unknown = [name for name in declared if name not in graph.inputs]
-    if unknown:
-        raise FlatgradError(f"a shape is declared for {', '.join(unknown)}, which is not an "
-                            f"input (the inputs are {', '.join(graph.inputs) or 'none'})")
-    for node in graph.nodes:
-        if node.kind == "input":
-            of[node.index] = tuple(declared.get(node.name, ()))
-        elif node.kind == "const":
-            of[node.index] = ()
-        else:
-            operands = [Operand(_label(graph, a), of[a],
-                                graph.nodes[a].value if graph.nodes[a].kind == "const" else None)
-                        for a in node.args]
-            try:
-                of[node.index] = node.gate.shape(*operands)
-            except ShapeError as err:
-                raise graph.program.error(str(err), node.token) from None
-            for i, arg in enumerate(node.args):
-                operand = graph.nodes[arg]
-                is_label = i in node.gate.labels
-                if is_label and operand.kind != "input":
-                    raise graph.program.error(
-                        f"the labels of {node.gate.name} must be an input (integer class "
-                        f"indices), not {_label(graph, arg)}", node.token)
-                if operand.kind == "input":
-                    if integer.setdefault(operand.name, is_label) != is_label:
-                        raise graph.program.error(
-                            f"{operand.name} is used both as integer labels and as a number",
-                            node.token, hint="labels have no gradient; give them their own "
-                                             "input")
-    output = graph.nodes[graph.output]
-    if of[output.index]:
-        raise graph.program.error(
-            f"the output {output.name} is {describe(of[output.index])}, not a scalar: a "
-            "gradient needs one number", output.token,
-            hint="reduce it, e.g. sum(...) or mean(...)")
-    return Shapes(of, tuple(name for name in graph.inputs if integer.get(name)))
-
-
-def _label(graph, index: int) -> str:
-    node = graph.nodes[index]
-    return node.text if node.kind == "const" else node.name
