@@ -60,10 +60,6 @@ def wrt(value) -> tuple[tuple | None, bool]:
                         f"(0, 1); not {value!r}")
 
 
-def has_positions(spec) -> bool:
-    return spec is not None and any(_is_position(item) for item in spec)
-
-
 def resolve_wrt(spec, inputs) -> tuple[str, ...] | None:
     """Input positions in `spec` replaced by the names of `inputs` (negative ones count
     from the end, as in JAX)."""

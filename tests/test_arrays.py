@@ -239,3 +239,33 @@ def test_written_module_runs_on_its_own(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[(4, 3), (3, 5), (4, 1), (2, 4), (2, 1)]"
+
+
+def test_a_scalars_gradient_never_changes_the_seed_in_place():
+    # ds = dloss, then ds += ...: the seed is a numpy scalar, not a 0-d array
+    g = flatgrad.compile("sum(W * s) + sum(W * sin(s)) + s", shapes={"W": (3,)})
+    W, s = np.array([0.5, -1.0, 2.0]), 0.7
+    _, (dW, ds) = g.value_and_grad(W, s)
+    assert dW == pytest.approx(s + np.sin(s))
+    assert ds == pytest.approx(np.sum(W) + np.sum(W) * np.cos(s) + 1.0)
+    assert flatgrad.compile("c = sin(s); sum(W*c) + c*c + c", shapes={"W": (2,)}).check(
+        at="random").ok
+
+
+@pytest.mark.parametrize("program", ["sum(W * logaddexp(s, t))", "sum(W * softplus(s))",
+                                     "sum(W * σ(s)) + σ(t)"])
+def test_stages_of_scalars_call_the_scalar_helpers_and_keep_float32(program):
+    g = flatgrad.compile(program, shapes={"W": (2,)}, profile="teach")
+    args = [np.array([1.0, -2.0], dtype=np.float32), 0.5, 0.25][:len(g.inputs)]
+    value, grads = g.value_and_grad(*args)
+    assert np.asarray(value).dtype == np.float32
+    assert grads[0].dtype == np.float32
+    assert g.check(at="random").ok
+
+
+def test_gradients_at_the_output_are_floats():
+    assert flatgrad.compile("2*x").grad(3.0) == (2.0,)
+    assert isinstance(flatgrad.compile("2*x").grad(3.0)[0], float)
+    x = np.array([-1.0, 1.0, 2.0], dtype=np.float32)
+    (dx,) = flatgrad.compile("relu(x)", target="numpy").grad(x)
+    assert dx.dtype == np.float32 and list(dx) == [0.0, 1.0, 1.0]

@@ -135,10 +135,11 @@ def test_logaddexp_far_apart_sends_the_whole_gradient_to_the_larger(target):
 
 
 def test_one_row_one_gradient_formula():
-    # logaddexp's gradient is sigmoid(a - b) in the scalar code and over arrays alike
+    # logaddexp's gradient is the sigmoid of a - b in the scalar code and over arrays
+    # alike (expit, scipy's name, is the array helper's)
     scalar = flatgrad.compile("logaddexp(x, y)").source
     array = flatgrad.compile("sum(logaddexp(x, y))", shapes={"x": (2,), "y": (2,)}).source
-    assert "sigmoid(x - y)" in scalar and "sigmoid(x - y)" in array
+    assert "sigmoid(x - y)" in scalar and "expit(x - y)" in array
     # and the numpy target names the numpy line it backprops
     numpy_target = flatgrad.compile("log(x) * y", target="numpy").source
     assert "# backprop logx = np.log(x)" in numpy_target and "math.log" not in numpy_target

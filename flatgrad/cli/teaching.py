@@ -15,7 +15,6 @@ from ..api import Compiled
 from ..errors import FlatgradError
 from ..teach import diagram, handout, lesson, worksheet
 
-MARKDOWN_SUFFIXES = (".md", ".markdown")
 HANDOUT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
 

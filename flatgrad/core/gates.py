@@ -122,11 +122,6 @@ class Gate:
     def forward_fn(self) -> Callable:
         return _compile_template(self.forward, self.arity)
 
-    def forward_fn_in(self, profile: str) -> Callable:
-        return _compile_template(self.forward_form(profile), self.arity)
-
-    def local_fn(self, i: int, profile: str = "teach") -> Callable:
-        return _compile_template(self.local_form(i, profile), self.arity)
 
     @property
     def sympy_fn(self) -> Callable:
@@ -204,21 +199,17 @@ def logaddexp(u, v):
     return big + math.log(math.exp(u - big) + math.exp(v - big))''',
     },
     "numpy": {
-        "sigmoid": '''\
-def sigmoid(z):
-    # 1 / (1 + exp(-z)) as the scalar code computes it, in z's own dtype; where
-    # exp(-z) overflows (z <= -709) 1 + exp(z) rounds to 1 and sigmoid(z) is
-    # exp(z), so sigmoid(-1000.0) is 0.0, without a warning.
+        "expit": '''\
+def expit(z):
+    # The sigmoid over arrays (scipy's name), as the scalar code computes it, in
+    # z's own dtype; where exp(-z) overflows (z <= -709) 1 + exp(z) rounds to 1
+    # and the sigmoid is exp(z), so expit(-1000.0) is 0.0, without a warning.
     with np.errstate(over="ignore"):
         s = 1.0 / (1.0 + np.exp(-z))
     tail = z <= -709.0
     if np.any(tail):
         s = np.where(tail, np.exp(np.where(tail, z, 0.0)), s)
     return s''',
-        "softplus": '''\
-def softplus(z):
-    # log(1 + exp(z)) = logaddexp(0, z), which numpy computes without overflow.
-    return np.logaddexp(0.0, z)''',
         "erf": '''\
 def erf(z):
     # numpy has no erf: math.erf entry by entry (a Python loop), in z's own dtype.
@@ -300,6 +291,9 @@ def conv2d_grad_x(dy, w):
     },
 }
 HELPERS["numba"] = HELPERS["python"]   # compiled by numba as they are
+# A numpy module computes its stages of scalars alone with the Python helpers (a
+# numpy scalar would widen float32): their names differ from the array helpers'.
+assert not set(HELPERS["python"]) & set(HELPERS["numpy"])
 # The module globals of each target's generated code: user variables never shadow them.
 MODULES = {"python": ("math",), "numpy": ("np", "math"), "numba": ("math", "np")}
 GLOBAL_NAMES = tuple(dict.fromkeys(
@@ -309,8 +303,8 @@ _CALL = r"(?<![\w.])%s\("
 
 
 def helpers_for(code: str, spelling: str) -> list[str]:
-    """The helper sources `code` calls, with the helpers those call, in table order."""
-    table = HELPERS[spelling]
+    """The helpers `code` calls, with the helpers those call, in table order."""
+    table = helper_table(spelling)
     wanted: set[str] = set()
     pending = [code]
     while pending:
@@ -320,6 +314,13 @@ def helpers_for(code: str, spelling: str) -> list[str]:
                 wanted.add(name)
                 pending.append(source.split("\n", 1)[1])
     return [name for name in table if name in wanted]
+
+
+def helper_table(spelling: str) -> dict[str, str]:
+    """The helpers a module of `spelling` may define: a numpy module's stages of
+    scalars alone call the Python ones."""
+    return {**HELPERS["numpy"], **HELPERS["python"]} if spelling == "numpy" \
+        else HELPERS[spelling]
 
 
 _FN_CACHE: dict = {}
@@ -584,17 +585,19 @@ _GATES = [
          "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
          "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))",
          fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
-         fast_local=("(1.0 - {out}) * {out}",), call="sigmoid",
+         fast_local=("(1.0 - {out}) * {out}",), call="sigmoid", numpy="expit({a})",
          aliases=("σ", "logistic", "expit"), symbol="σ"),
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
          "softplus has the sigmoid as its local gradient", "unary",
-         sympy="sympy.log(1 + sympy.exp({a}))", call="softplus"),
+         sympy="sympy.log(1 + sympy.exp({a}))", call="softplus",
+         numpy="np.logaddexp(0.0, {a})", numpy_local=("expit({a})",)),
     Gate("logaddexp", "logaddexp({a}, {b})",
          ("sigmoid({a} - {b})", "sigmoid({b} - {a})"), "lse{a}{b}",
          "log-sum-exp routes softly: each input gets the share exp(x - f) = σ(a - b) of the "
          "gradient (the sigmoid form stays exact where f has rounded)",
          "max", sympy="sympy.log(sympy.exp({a}) + sympy.exp({b}))", call="logaddexp",
-         variadic=True, numpy="np.logaddexp({a}, {b})"),
+         variadic=True, numpy="np.logaddexp({a}, {b})",
+         numpy_local=("expit({a} - {b})", "expit({b} - {a})")),
     Gate("relu", "{a} if {a} > 0.0 else 0.0", ("1.0 if {a} > 0.0 else 0.0",), "relu{a}",
          "relu routes: the gradient passes where the input was positive and stops elsewhere "
          "(at 0 it stops)", "max", sympy="sympy.Max({a}, 0)", call="relu",

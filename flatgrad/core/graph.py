@@ -85,19 +85,6 @@ class Graph:
             return node.name if node.kind != "const" else node.text
         return f"({node.text})"
 
-    def forward_code(self, node: Node) -> str:
-        """The stage's forward form as the notes write it (numpy's for an array gate)."""
-        gate = node.gate
-        return gate.code(gate.forward or gate.forward_form(spelling="numpy"),
-                         [self.operand_text(a) for a in node.args], node.name)
-
-    def consumers(self) -> dict[int, list[int]]:
-        uses: dict[int, list[int]] = {n.index: [] for n in self.nodes}
-        for node in self.stages:
-            for arg in node.args:
-                uses[arg].append(node.index)
-        return uses
-
 
 class Stager:
     """Builds the graph; gate expansions in the table call back into it."""

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..errors import FlatgradError
-from .gates import HELPERS, OVERFLOW, Gate
+from .gates import OVERFLOW, Gate, helper_table
 from .graph import Graph, Node
 from .shapes import broadcast_shapes, describe
 
@@ -147,8 +147,10 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             any(needs[a] for a in node.args)
 
     arrays = graph.has_arrays
-    if arrays:
-        plan.seed = Line(output.grad, f"{_np(graph)}.ones_like({output.name})",
+    # over arrays the output's gradient is a one in the output's own dtype (a numpy
+    # scalar: a 0-d array would be changed in place by the += of a scalar's gradient)
+    if spelling == "numpy":
+        plan.seed = Line(output.grad, f"{_np(graph)}.ones_like({output.name})[()]",
                          ref[output.index], node=output.index)
         plan.held[id(plan.seed)] = ()
     held = {output.index: ()}
@@ -159,7 +161,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             continue
         if arrays:
             _complete(plan, node, contributions, held, full=False)
-        upstream = node.grad if arrays or node.index != graph.output else ""
+        upstream = node.grad if plan.seed or node.index != graph.output else ""
         lines = []
         for i, arg in enumerate(node.args):
             if not needs[arg] or not _has_gradient(node.gate, i):
@@ -263,7 +265,7 @@ def chain(local: str, upstream: str, profile: str) -> str:
     the very same float operations, so both profiles compute identical numbers.
     """
     if not upstream:  # at the output, where the upstream gradient is 1
-        return {"1": "1.0", "-1": "-1.0"}.get(local, local)
+        return f"{local}.0" if re.fullmatch(r"-?\d+", local) else local
     if profile == "teach":
         return f"({local}) * {upstream}"
     if local == "1":
@@ -452,9 +454,10 @@ def namespace(graph: Graph, spelling: str) -> dict:
     import numpy as np
     space: dict = {}
     helper_space = {"math": math, "np": np}
-    for source in HELPERS[spelling].values():
+    table = helper_table(spelling)
+    for source in table.values():
         exec(source, helper_space)  # the gate table's own helpers
-    for name in HELPERS[spelling]:
+    for name in table:
         space[graph.globals.get(name, name)] = helper_space[name]
     space[graph.globals.get("math", "math")] = math
     space[graph.globals.get("np", "np")] = np

@@ -278,13 +278,13 @@ def import_line(module: str, used: str) -> str:
 
 def helpers(plan: Plan, code: str, spelling: str) -> list[str]:
     """The sources of the helpers `code` calls, under the module's own names."""
-    from ..core.gates import HELPERS, helpers_for
+    from ..core.gates import helper_table, helpers_for
     from ..core.plan import _rename
     names = {used: name for name, used in plan.graph.globals.items()}
     unrenamed = re.sub(r"\b(%s)(?=\()" % "|".join(map(re.escape, names)),
                        lambda m: names[m.group(1)], code) if names else code
-    return [_rename(HELPERS[spelling][name], plan.graph)
-            for name in helpers_for(unrenamed, spelling)]
+    table = helper_table(spelling)
+    return [_rename(table[name], plan.graph) for name in helpers_for(unrenamed, spelling)]
 
 
 def render(template: str, context: dict, passes: Passes) -> Emitted:

@@ -24,11 +24,10 @@ import numpy as np
 
 from .. import __version__
 from ..core.graph import Graph, Node
-from ..core.plan import Plan
+from ..core.plan import Plan, evaluate
 from ..core.shapes import describe
 from ..emit import environment, formula
 from ..atomic_write import MARK, mark_png
-from .lesson import values_at
 from .typeset import BINARY, TEXT, typeset
 
 VALUE_COLOUR = "#2e7d32"
@@ -60,7 +59,7 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
     (either can be left out, as a worksheet does). Over arrays every edge carries
     its shape, and the numbers of small arrays only."""
     graph = plan.graph
-    known: dict = values_at(plan, point) if point is not None else {}
+    known: dict = evaluate(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
               if line.stage >= 0}
     arrays = graph.has_arrays

@@ -94,27 +94,12 @@ def is_vjp(line: Line) -> bool:
     return "{up}" in line.local
 
 
-def values_at(plan: Plan, point: dict) -> dict:
-    """`evaluate(plan, point)`, the lines of array gates left without a local value:
-    their VJP reads the upstream gradient and has no value of its own."""
-    # evaluate() would run the VJP template, {up} and all, as the local gradient
-    vjps = [line for line in plan.backward_lines if is_vjp(line)]
-    saved = [line.local for line in vjps]
-    for line in vjps:
-        line.local = ""
-    try:
-        return evaluate(plan, point)
-    finally:
-        for line, local in zip(vjps, saved):
-            line.local, line.local_value = local, None
-
-
 def build(plan: Plan, point: dict[str, float]) -> Lesson:
     graph = plan.graph
     if graph.has_arrays:   # array values may come as lists
         point = {name: np.asarray(value) if name in graph.inputs and graph.shape_of(name)
                  else value for name, value in point.items()}
-    values = values_at(plan, point)
+    values = evaluate(plan, point)
     output = graph.nodes[graph.output]
     function = f"{output.name}({', '.join(graph.inputs)})"
 
