@@ -57,3 +57,24 @@ def central_differences(fn, args, h=1e-6):
 
 def close(got, want, rel=1e-9, abs_=1e-12):
     return math.isclose(got, want, rel_tol=rel, abs_tol=abs_)
+
+
+def gate_formulas() -> list[tuple[str, str]]:
+    """One small formula per row of the gate table that works on scalars, as (row,
+    formula), built from the table itself."""
+    from flatgrad.core import gates
+    out = []
+    symbols = {gate: symbol for symbol, gate in gates.OPERATORS.items()}
+    for name, gate in gates.GATES.items():
+        if not gate.on_scalars:
+            continue
+        if gate.call:
+            out.append((name, f"{gate.call}(x)" if gate.arity == 1 else f"{gate.call}(x, y)"))
+        elif name in symbols:
+            symbol = symbols[name]
+            out.append((name, "-x" if symbol == "neg" else f"x {symbol} y"))
+    # rows that only expansions stage: powers with constant exponents, 1/x,
+    # division by a constant, and a named copy
+    out += [("square", "x**2"), ("cube", "x**3"), ("powi", "x**4"), ("powr", "x**2.5"),
+            ("recip", "1/x"), ("div", "x / 4"), ("copy", "c = x\nc*y")]
+    return out

@@ -15,7 +15,7 @@ import pytest
 
 import flatgrad
 from flatgrad.core import gates
-from oracle import DOMAIN
+from oracle import DOMAIN, gate_formulas
 
 try:
     import numba  # noqa: F401
@@ -24,25 +24,7 @@ except ImportError:
     TARGETS = ["numpy"]
 
 
-def _formulas():
-    """One formula per row that works on scalars, from the table itself."""
-    out = []
-    symbols = {gate: symbol for symbol, gate in gates.OPERATORS.items()}
-    for name, gate in gates.GATES.items():
-        if not gate.on_scalars:
-            continue
-        if gate.call:
-            out.append((name, f"{gate.call}(x)" if gate.arity == 1 else f"{gate.call}(x, y)"))
-        elif name in symbols:
-            symbol = symbols[name]
-            out.append((name, "-x" if symbol == "neg" else f"x {symbol} y"))
-    # rows that only expansions stage
-    out += [("square", "x**2"), ("cube", "x**3"), ("powi", "x**4"), ("powr", "x**2.5"),
-            ("recip", "1/x"), ("div", "x / 4"), ("copy", "c = x\nc*y")]
-    return out
-
-
-FORMULAS = _formulas()
+FORMULAS = gate_formulas()
 
 
 def _points(name, count):

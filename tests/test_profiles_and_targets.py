@@ -18,6 +18,7 @@ import flatgrad
 from flatgrad.core import gates
 from flatgrad import FlatgradWarning
 from flatgrad.core.gates import HELPERS, NUMPY_FUNCTIONS
+from oracle import gate_formulas
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "(x+σ(y))/(σ(x)+(x+y)²)"
@@ -31,25 +32,7 @@ RNG = random.Random(6)
 POINTS = [(RNG.uniform(*r), RNG.uniform(*r)) for r in RANGES for _ in range(6)]
 
 
-def _gate_formulas():
-    """One small formula per gate of the table, built from the table itself."""
-    formulas = []
-    symbols = {gate: symbol for symbol, gate in gates.OPERATORS.items()}
-    for name, gate in gates.GATES.items():
-        if not gate.on_scalars:
-            continue
-        if name in gates.CALLABLE:
-            formulas.append(f"{name}(x)" if gate.arity == 1 else f"{name}(x, y)")
-        elif name in symbols:
-            symbol = symbols[name]
-            formulas.append(f"{symbol}x" if symbol == "neg" else f"x {symbol} y")
-    # gates that only expansions stage: powers with constant exponents, 1/x,
-    # division by a constant, and a named copy
-    formulas += ["x**2", "x**3", "x**4", "x**2.5", "1/x", "x/4", "c = x\nc*y"]
-    return [f.replace("negx", "-x") for f in formulas]
-
-
-GATE_FORMULAS = _gate_formulas()
+GATE_FORMULAS = [formula for _, formula in gate_formulas()]
 
 
 def _same(a, b):
