@@ -150,8 +150,12 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     # over arrays the output's gradient is a one in the output's own dtype (a numpy
     # scalar: a 0-d array would be changed in place by the += of a scalar's gradient)
     if spelling == "numpy":
-        plan.seed = Line(output.grad, f"{_np(graph)}.ones_like({output.name})[()]",
-                         ref[output.index], node=output.index)
+        ones = f"{_np(graph)}.ones_like({output.name})"
+        plan.seed = Line(output.grad, ones, ref[output.index], node=output.index)
+        if arrays:   # the output is a scalar
+            plan.seed.code += "[()]"
+            plan.seed.why = (f"d{output.name}/d{output.name} = 1 in {output.name}'s dtype, as "
+                             "a numpy scalar: a 0-d array would change under +=")
         plan.held[id(plan.seed)] = ()
     held = {output.index: ()}
     contributions: dict[int, list[Line]] = {}

@@ -187,7 +187,7 @@ class Passes:
 
         self.context = {
             "forward": texts(plan.forward),
-            "seed": texts([plan.seed])[0] if plan.seed else "",
+            "seed": texts([plan.seed]) if plan.seed else [],
             "backward": [{"header": header(group), "lines": texts(group.lines)}
                          for group in plan.backward],
             "zeros": texts(plan.zeros),
