@@ -49,6 +49,8 @@ class Line:
     upstream: str = ""       # the upstream gradient's name ("" at the output: it is 1)
     why: str = ""            # a comment above the line (a gradient summed back)
     fresh: bool = False      # over arrays: the line makes a new array (np.full_like)
+    held: tuple | None = None    # over arrays: the shape it holds, where smaller than its
+                                 # node's (a gradient in broadcast form)
     value: object = None     # at a point: the value after this line
     local_value: object = None   # the local gradient's value
     share: object = None         # and this line's contribution (local * upstream)
@@ -76,7 +78,6 @@ class Plan:
     zeros: list[Line] = field(default_factory=list)
     seed: Line | None = None           # d<output> = 1 in the output's dtype, over arrays
     over_arrays: frozenset = frozenset()   # nodes whose values are numpy arrays
-    held: dict[int, tuple] = field(default_factory=dict)   # id(line) -> shape it holds
 
     @property
     def grads(self) -> tuple[str, ...]:
@@ -93,7 +94,7 @@ class Plan:
 
     def shape(self, line: Line) -> tuple:
         """The shape of the line's value (a gradient in broadcast form may be smaller)."""
-        return self.held.get(id(line), self.graph.nodes[line.node].shape)
+        return self.graph.nodes[line.node].shape if line.held is None else line.held
 
     def spelling_of(self, node: int) -> str:
         """numpy for a stage over arrays; a stage of scalars is spelled in Python
@@ -156,7 +157,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             plan.seed.code += "[()]"
             plan.seed.why = (f"d{output.name}/d{output.name} = 1 in {output.name}'s dtype, as "
                              "a numpy scalar: a 0-d array would change under +=")
-        plan.held[id(plan.seed)] = ()
+        plan.seed.held = ()
     held = {output.index: ()}
     contributions: dict[int, list[Line]] = {}
     assigned: set[int] = set()
@@ -344,7 +345,7 @@ def _vjp(plan: Plan, line: Line, held: dict[int, tuple]) -> str:
     code = _fill(graph, stage, template).replace("{up}", upstream)
     operand = graph.nodes[line.node].shape
     if gate.spreads:
-        plan.held[id(line)] = _spread_shape(graph, stage, operand, up_shape)
+        line.held = _spread_shape(graph, stage, operand, up_shape)
         return code
     if not gate.elementwise:
         return code
@@ -358,7 +359,7 @@ def _vjp(plan: Plan, line: Line, held: dict[int, tuple]) -> str:
     if axes:
         line.why = (f"{graph.nodes[line.node].name} is {describe(operand)} but was broadcast "
                     f"to {describe(produced)} in ({line.ref}): sum its gradient over {axes}")
-    plan.held[id(line)] = kept
+    line.held = kept
     return code
 
 
@@ -429,7 +430,7 @@ def _complete(plan: Plan, node: Node, contributions, held, full: bool) -> None:
         total = broadcast_shapes(total, shape)
     if (full and total != node.shape) or shapes[0] != total:
         lines[0].code = f"{_np(plan.graph)}.full_like({node.name}, {lines[0].code})"
-        plan.held[id(lines[0])] = total = node.shape
+        lines[0].held = total = node.shape
         lines[0].fresh = True
     held[node.index] = total
 
