@@ -157,7 +157,6 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             plan.seed.code += "[()]"
             plan.seed.why = (f"d{output.name}/d{output.name} = 1 in {output.name}'s dtype, as "
                              "a numpy scalar: a 0-d array would change under +=")
-        plan.seed.held = ()
     held = {output.index: ()}
     contributions: dict[int, list[Line]] = {}
     assigned: set[int] = set()
