@@ -98,11 +98,11 @@ def test_every_row_knows_its_shape():
     taught_ = taught("net")
     plan = taught_.plan
     assert {row.name: row.shape for row in taught_.forward} == {
-        "W1X": (4, 5), "W1Xpb1": (4, 5), "hidden": (4, 5), "W2hidden": (3, 5), "scores": (3, 5),
-        "celoss": (), "creg": (), "sumsqW1": (), "sumsqW2": (), "total": (), "cregtotal": (),
+        "W1X": (4, 5), "dot": (4, 5), "hidden": (4, 5), "W2hidden": (3, 5), "scores": (3, 5),
+        "celoss": (), "creg": (), "sumsqW1": (), "sumsqW2": (), "total": (), "prod": (),
         "loss": ()}
     by_text = {row.text: row for row in taught_.backward}
-    db1 = by_text["db1 = np.sum((1) * dW1Xpb1, axis=1, keepdims=True)"]
+    db1 = by_text["db1 = np.sum((1) * ddot, axis=1, keepdims=True)"]
     assert db1.shape == db1.full_shape == (4, 1)
     assert db1.why == ("b1 is [4 x 1] but was broadcast to [4 x 5] in (2): sum its gradient "
                        "over axis 1")
@@ -371,9 +371,9 @@ def test_a_local_blank_keeps_the_rest_of_the_line():
     sheet = worksheet.make(taught_, "local", count=100)
     page = handout.render(taught_, "markdown", sheet)
     # the sum back over the broadcast axis stays; the VJP of a product is the blank
-    assert "`db1 = np.sum((___) * dW1Xpb1, axis=1, keepdims=True)`" in page
+    assert "`db1 = np.sum((___) * ddot, axis=1, keepdims=True)`" in page
     assert "`dW1 += ___`" in page and "`dscores = ___`" in page
-    assert "`dW1Xpb1 = (___) * dhidden`" in page
+    assert "`ddot = (___) * dhidden`" in page
 
 
 def test_an_array_worksheet_gives_no_answer_away():

@@ -69,7 +69,7 @@ def test_stages_carry_their_shapes_and_matmul_grads_take_the_seed_form():
     assert "dX = W1.T @ dW1X" in source
     assert "# b1 is [H x 1] but was broadcast to [H x N] in (2): sum its gradient over " \
            "axis 1" in source
-    assert "db1 = np.sum(dW1Xpb1, axis=1, keepdims=True)" in source
+    assert "db1 = np.sum(ddot, axis=1, keepdims=True)" in source
     # the labels are an input of the function but get no gradient
     assert "(dW1, dX, db1, dW2, db2, dreg)" in source
 

@@ -25,7 +25,7 @@ from .shapes import Operand, ShapeError
 
 DECLARE_SHAPES = ("declare the array inputs with --shape W=5x10 (shapes={'W': (5, 10)} in "
                   "Python) or a first line such as 'W: 5x10'")
-MAX_NAME_LENGTH = 10
+MAX_NAME_LENGTH = 8   # a longer concatenated stem (cregtotal) reads badly
 MAX_FOLDED_TEXT = 40
 LEVELS = ("staged", "primitive")
 NAMINGS = ("cs231n", "numbered")
@@ -394,6 +394,7 @@ def _name(graph: Graph, naming: str) -> None:
         output.label = graph.function if graph.function not in user else _fresh("out", taken)
         taken.add(output.label)
     count = 0
+    sums = _weighted_sums(graph)
     for node in graph.nodes:
         if node.kind == "input" or node.label:
             node.name = node.label or node.name
@@ -401,7 +402,7 @@ def _name(graph: Graph, naming: str) -> None:
             if naming == "numbered":
                 candidate = f"s{count}"
             else:
-                candidate = node.hint or _stem_name(graph, node)
+                candidate = node.hint or sums.get(node.index) or _stem_name(graph, node)
             node.name = _fresh(candidate, taken)
             taken.add(node.name)
             count += 1
@@ -412,6 +413,34 @@ def _name(graph: Graph, naming: str) -> None:
                 base = graph.grad_prefix + "_" + node.name
             node.grad = _fresh(base, taken)
             taken.add(node.grad)
+
+
+def _weighted_sums(graph: Graph) -> dict[int, str]:
+    """The names the notes give a weighted sum (w0*x0 + w1*x1 + w2, W1 @ X + b1): a
+    sum with a product among its terms is `dot`, and a partial sum used only further
+    along such a sum is s1, s2 ... in order; concatenated stems (w0x0pw1x1) trip
+    students up. A user's own names take precedence over these."""
+    def binary(node: Node, kind: str) -> bool:
+        return node.kind == "stage" and len(node.args) == 2 and node.gate.kind == kind
+
+    weighted: set[int] = set()
+    for node in graph.nodes:
+        if binary(node, "add") and any(binary(graph.nodes[arg], "mul") or arg in weighted
+                                       for arg in node.args):
+            weighted.add(node.index)
+    feeds_only_sums = {index: True for index in weighted}
+    for node in graph.nodes:
+        for arg in node.args:
+            if arg in feeds_only_sums and node.index not in weighted:
+                feeds_only_sums[arg] = False
+    names, partial = {}, 0
+    for index in sorted(weighted):
+        if feeds_only_sums[index] and index != graph.output:
+            partial += 1
+            names[index] = f"s{partial}"
+        else:
+            names[index] = "dot"
+    return names
 
 
 def _stem_name(graph: Graph, node: Node) -> str:
