@@ -66,7 +66,7 @@ def small_oracle() -> dict:
     Wx = W @ x
     Wxpb = Wx + b
     mask = (Wxpb > 0).astype(float)
-    return {"Wx": Wx, "Wxpb": Wxpb, "reluWxpb": np.maximum(Wxpb, 0), "f": np.maximum(Wxpb, 0).sum(),
+    return {"Wx": Wx, "dot": Wxpb, "reludot": np.maximum(Wxpb, 0), "f": np.maximum(Wxpb, 0).sum(),
             "dW": np.outer(mask, x), "dx": W.T @ mask, "db": mask}
 
 
@@ -113,7 +113,7 @@ def test_every_row_knows_its_shape():
         if row.vjp:
             assert row.local_value is None and "{up}" not in row.local
     # a gradient kept in broadcast form: the sum's gradient is a scalar spread over [3]
-    (spread,) = [row for row in taught("small").backward if row.target == "dreluWxpb"]
+    (spread,) = [row for row in taught("small").backward if row.target == "dreludot"]
     assert spread.shape == () and spread.full_shape == (3,) and spread.local == "df"
 
 
@@ -277,7 +277,7 @@ def test_the_circuit_carries_shapes_and_small_values():
     wires = {(w["tail"], w["head"]): w for w in dot_wires(dot)}
     assert {key: w["grey"] for key, w in wires.items()} == {
         ("W", "@"): "[3 x 4]", ("x", "@"): "[4]", ("@", "+"): "Wx [3]", ("b", "+"): "[3]",
-        ("+", "relu"): "Wxpb [3]", ("relu", "sum"): "reluWxpb [3]", ("sum", "f"): "f"}
+        ("+", "relu"): "dot [3]", ("relu", "sum"): "reludot [3]", ("sum", "f"): "f"}
     oracle = small_oracle()
     # W has 12 entries: its wire shows its shape alone
     assert wires["W", "@"]["value"] is None and wires["W", "@"]["grad"] is None
@@ -330,7 +330,7 @@ def test_the_svg_circuit_shows_the_shapes(tmp_path):
     target = tmp_path / "c.svg"
     run_cli("diagram", SMALL, *SMALL_ARGS, "--at", SMALL_AT, "-o", str(target))
     svg = target.read_text()
-    for text in ("[3 x 4]", "Wx [3]", "reluWxpb [3]", "[1, 1, 1]", "relu", "@"):
+    for text in ("[3 x 4]", "Wx [3]", "reludot [3]", "[1, 1, 1]", "relu", "@"):
         assert f">{html.escape(text)}<" in svg
 
 
