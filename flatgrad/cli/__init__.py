@@ -16,7 +16,8 @@ from ..core.shapes import parse_option
 from ..emit import TARGETS
 from ..errors import FlatgradError, FlatgradWarning
 from ..points import RANDOM, point_for, show
-from .teaching import add_diagram_options, add_handout_options, write_diagram, write_handout
+from .teaching import (add_diagram_options, add_handout_options, lessons_in, write_booklet,
+                       write_diagram, write_handout)
 
 EXIT_BAD_INPUT = 2
 EXIT_GRADIENT_MISMATCH = 1
@@ -61,13 +62,14 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
                              "over array elements (falls back to numpy without numba)")
 
 
-def _compile(args):
+def _compile(args, text: str | None = None):
     # names always: the command line prints every gradient by name, never a bare one
     inputs = arguments.names(args.inputs, "--inputs")
     wrt = arguments.names(args.wrt, "--wrt")
+    source = _read_expression(args) if text is None else text
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FlatgradWarning)
-        compiled = compile_formula(_read_expression(args), wrt=wrt, inputs=inputs,
+        compiled = compile_formula(source, wrt=wrt, inputs=inputs,
                                    names=args.names, grad_prefix=args.grad_prefix,
                                    name=args.name, profile=args.profile, gates=args.gates,
                                    shapes=_shapes(args), target=args.target)
@@ -143,7 +145,11 @@ def _check_point(compiled, text: str, count: int) -> dict:
 
 
 def cmd_handout(args) -> int:
-    return write_handout(_compile(args), args)
+    text = _read_expression(args)
+    formulas = lessons_in(text) if args.file else [text]
+    if len(formulas) > 1:
+        return write_booklet(formulas, lambda formula: _compile(args, formula), args)
+    return write_handout(_compile(args, text), args)
 
 
 def cmd_diagram(args) -> int:

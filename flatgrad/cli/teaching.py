@@ -3,28 +3,49 @@
 Every target is checked before anything is written, and each file is written
 whole (atomic_write.write), so a refused or failed run leaves no half of a worksheet
 behind. A worksheet's key goes beside it (`staged.html` -> `staged-key.html`);
-a Markdown handout's circuit goes beside it as an SVG the page links to.
+a Markdown handout's circuit goes beside it as an SVG the page links to; a PDF
+is the HTML page printed by headless Chromium. `--variants N` writes N worksheets
+(NAME-1.html ...) at different nice points and one key; a file of several formulas
+(`-f lessons.txt`) becomes a booklet, one page per formula after a table of contents.
 """
 from __future__ import annotations
 
 import sys
+import re
 from pathlib import Path
 
 from .. import atomic_write, points
 from ..api import Compiled
 from ..errors import FlatgradError
-from ..teach import diagram, handout, lesson, worksheet
+from ..teach import diagram, handout, lesson, pdf, worksheet
+from ..teach.nice_points import nice_points
 
-HANDOUT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
+HANDOUT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
+                    ".pdf": "pdf"}
+# A lesson in a booklet may give its own point in a comment: `# at x=3, y=-4`.
+_POINT_COMMENT = re.compile(r"#\s*at:?\s+(.+?)\s*$", re.M)
+# A line that names a stage or declares a shape belongs to a program of several lines.
+_PROGRAM_LINE = re.compile(r"^\s*[^\W\d]\w*\s*(=(?!=)|:)", re.M)
 
 
 def add_handout_options(parser) -> None:
     parser.add_argument("--at", action="append",
                         help="the point the numbers are computed at, e.g. x=3,y=-4 "
                              "(or --at x=3 --at y=-4: one point)")
-    parser.add_argument("-o", "--output", help="write to FILE (.html or .md); default stdout")
-    parser.add_argument("--format", choices=handout.FORMATS,
-                        help="html or markdown (default: from the -o suffix, else html)")
+    parser.add_argument("-o", "--output", help="write to FILE (.html, .md or .pdf); default "
+                                               "stdout")
+    parser.add_argument("--format", choices=handout.FORMATS + ("pdf",),
+                        help="html, markdown or pdf (default: from the -o suffix, else html)")
+    parser.add_argument("--paper", choices=handout.PAPERS, default="A4",
+                        help="the paper the page prints on (default A4)")
+    parser.add_argument("--title", help="the page's heading (default: Backpropagation, "
+                                        "staged; the program is the subtitle)")
+    parser.add_argument("--digits", type=int,
+                        help="significant digits of every number in the tables and on the "
+                             "circuit (default: 6 in the tables, 3 on the wires)")
+    parser.add_argument("--variants", type=int, metavar="N",
+                        help="write N worksheets at different points with small whole or half "
+                             "numbers (NAME-1.html ...) and one answer key for them all")
     parser.add_argument("--exercise", action="store_true",
                         help="write a worksheet with blanks, and its answer key beside it")
     parser.add_argument("--blank", choices=worksheet.BLANKS,
@@ -57,12 +78,88 @@ def add_diagram_options(parser) -> None:
                         help="replace an output file flatgrad did not generate")
 
 
+def lessons_in(text: str) -> list[str]:
+    """The formulas of a lessons file: blocks separated by blank lines; a block with
+    stage names (q = x + y) or shape declarations is one program, any other block a
+    formula a line."""
+    formulas = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if _PROGRAM_LINE.search(block) or len(lines) == 1:
+            formulas.append("\n".join(lines))
+        else:
+            formulas.extend(line for line in lines if not line.lstrip().startswith("#"))
+    return formulas
+
+
+def _page(args) -> handout.Page:
+    if args.digits is not None and not 1 <= args.digits <= 17:
+        raise FlatgradError(f"--digits must be between 1 and 17, not {args.digits}")
+    return handout.Page(args.title, args.digits, args.paper)
+
+
+def write_booklet(formulas: list[str], compile_one, args) -> int:
+    """One page per formula, each at its own `# at` point, else at --at, else at a
+    nice point; HTML or PDF."""
+    fmt = args.format or _format_of(args.output, HANDOUT_SUFFIXES, "html", "a handout")
+    if fmt == "markdown" or args.exercise or args.variants:
+        raise FlatgradError("a booklet of several formulas is an HTML or PDF handout: "
+                            "-o booklet.html or -o booklet.pdf, without --exercise")
+    page = _page(args)
+    lessons = []
+    for number, text in enumerate(formulas, 1):
+        try:
+            compiled = compile_one(text)
+            given = _POINT_COMMENT.search(text)
+            if given:
+                point = _point(compiled, given.group(1), args.seed or 0)
+            elif args.at and set(compiled.inputs) <= _named(args.at):
+                point = _point(compiled, _only(args.at, compiled.inputs), args.seed or 0)
+            else:
+                (point,) = nice_points(compiled, 1, args.seed or 0)
+        except FlatgradError as err:
+            raise FlatgradError(f"in formula {number} of the booklet: {err}") from None
+        lessons.append(lesson.build(compiled.plan, point))
+    document = handout.render_booklet(lessons, page)
+    if fmt == "pdf":
+        document = _printed(document, args.output)
+    if _is_file(args.output):
+        return _write_all({Path(args.output): document}, args.force, None)
+    return _write_all({}, args.force, document)
+
+
+def _named(point_text: str) -> set[str]:
+    return {part.split("=", 1)[0].strip() for part in re.split(r",(?![^\[]*\])", point_text)
+            if "=" in part}
+
+
+def _only(point_text: str, inputs) -> str:
+    """The parts of --at that name these inputs (a booklet's formulas differ in inputs)."""
+    parts = re.split(r",(?![^\[]*\])", point_text)
+    return ",".join(part for part in parts if part.split("=", 1)[0].strip() in inputs)
+
+
+def _printed(document: str, output: str | None) -> bytes:
+    if not _is_file(output):
+        raise FlatgradError("a PDF is not for the terminal: write it with -o FILE.pdf")
+    if not pdf.available():
+        raise FlatgradError(pdf.INSTALL_HINT)
+    return pdf.print_pdf(document)
+
+
 def write_handout(compiled: Compiled, args) -> int:
+    if args.variants is not None:
+        return _write_variants(compiled, args)
     if not args.at and compiled.inputs:
         raise FlatgradError("a handout needs a point: --at " +
                             ",".join(f"{n}=..." for n in compiled.inputs))
     point = _point(compiled, args.at or "", args.seed or 0)
     fmt = args.format or _format_of(args.output, HANDOUT_SUFFIXES, "html", "a handout")
+    page = _page(args)
+    if fmt == "pdf" and not pdf.available():
+        raise FlatgradError(pdf.INSTALL_HINT)
     taught = lesson.build(compiled.plan, point)
     sheet = None
     targets: dict[Path, str | bytes] = {}
@@ -74,27 +171,70 @@ def write_handout(compiled: Compiled, args) -> int:
         verb = "is a worksheet option" if len(given) == 1 else "are worksheet options"
         raise FlatgradError(f"{', '.join(given)} {verb}: add --exercise")
     if args.exercise:
-        sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0)
+        sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0,
+                               shown=lambda value: handout.number_text(
+                                   value, page.digits or handout.TABLE_DIGITS))
         key_path = args.key or (_beside(args.output, "-key") if _is_file(args.output) else None)
         if key_path is None:
             raise FlatgradError("a worksheet needs somewhere to put its answer key: "
                                 "-o FILE (the key goes beside it) or --key FILE")
         if _is_file(args.output) and Path(key_path).resolve() == Path(args.output).resolve():
             raise FlatgradError("the answer key cannot go in the worksheet's own file")
-        targets[Path(key_path)] = handout.render_key(sheet, fmt)
+        key = handout.render_key(sheet, "html" if fmt == "pdf" else fmt, page)
+        targets[Path(key_path)] = _printed(key, key_path) if fmt == "pdf" else key
     image = None
     drawn = diagram.legible(compiled.plan)
     if drawn and fmt == "markdown" and _is_file(args.output) and diagram.available():
         image_path = Path(_beside(args.output, "", ".svg"))
-        targets[image_path] = diagram.render(handout.circuit_dot(taught, sheet), "svg")
+        targets[image_path] = diagram.render(handout.circuit_dot(taught, sheet, page.digits),
+                                             "svg")
         image = image_path.name
     elif drawn and not diagram.available():
         print("flatgrad: note: " + diagram.INSTALL_HINT + "; the handout shows the DOT text "
               "instead of the circuit", file=sys.stderr)
-    document = handout.render(taught, fmt, sheet, image)
+    document = handout.render(taught, "html" if fmt == "pdf" else fmt, sheet, image, page)
+    if fmt == "pdf":
+        document = _printed(document, args.output)
     if _is_file(args.output):
         targets[Path(args.output)] = document
     return _write_all(targets, args.force, document if not _is_file(args.output) else None)
+
+
+def _write_variants(compiled: Compiled, args) -> int:
+    """N worksheets, the same rows blanked at N different nice points, and one key."""
+    if args.variants < 1:
+        raise FlatgradError(f"--variants needs at least 1 worksheet, not {args.variants}")
+    if args.at and args.at.strip() != points.RANDOM:
+        raise FlatgradError("--variants chooses each worksheet's point itself: leave out --at")
+    if not _is_file(args.output):
+        raise FlatgradError("--variants writes several files: give -o NAME.html "
+                            "(the worksheets are NAME-1.html ... and the key NAME-key.html)")
+    fmt = args.format or _format_of(args.output, HANDOUT_SUFFIXES, "html", "a handout")
+    page = _page(args)
+    if fmt == "pdf" and not pdf.available():
+        raise FlatgradError(pdf.INSTALL_HINT)
+    shown_fmt = "html" if fmt == "pdf" else fmt
+    sheets, targets = [], {}
+    for number, point in enumerate(nice_points(compiled, args.variants, args.seed or 0), 1):
+        taught = lesson.build(compiled.plan, point)
+        sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0,
+                               shown=lambda value: handout.number_text(
+                                   value, page.digits or handout.TABLE_DIGITS),
+                               variant=str(number))
+        sheets.append(sheet)
+        image = None
+        if fmt == "markdown" and diagram.legible(compiled.plan) and diagram.available():
+            image_path = Path(_beside(args.output, f"-{number}", ".svg"))
+            targets[image_path] = diagram.render(handout.circuit_dot(taught, sheet,
+                                                                     page.digits), "svg")
+            image = image_path.name
+        document = handout.render(taught, shown_fmt, sheet, image, page)
+        path = _beside(args.output, f"-{number}")
+        targets[Path(path)] = _printed(document, path) if fmt == "pdf" else document
+    key_path = args.key or _beside(args.output, "-key")
+    key = handout.render_key(sheets, shown_fmt, page)
+    targets[Path(key_path)] = _printed(key, key_path) if fmt == "pdf" else key
+    return _write_all(targets, args.force, None)
 
 
 def write_diagram(compiled: Compiled, args) -> int:

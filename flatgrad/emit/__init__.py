@@ -123,7 +123,8 @@ def prose_block(text: str) -> str:
 
 def format_value(value) -> str:
     if np.ndim(value) == 0:
-        return f"{float(value):.6g}"
+        text = f"{float(value):.6g}"
+        return "0" if text == "-0" else text
     if np.size(value) <= 4:   # on one line: it goes in a comment
         return re.sub(r"\s*\n\s*", " ", np.array2string(np.asarray(value), precision=4,
                                                         separator=", "))

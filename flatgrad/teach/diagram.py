@@ -51,13 +51,16 @@ _COMMUTATIVE = (ast.Add, ast.Mult)
 ROUND_LABEL = 6
 # A wire shows the entries of an array this small; a larger one, its shape alone.
 SMALL_ARRAY = 4
+# What a fill-in circuit shows in place of a number: an empty box to write in.
+BOX = "\u2610"
 
 
 def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
-               values: bool = True, gradients: bool = True) -> str:
+               values: bool = True, gradients: bool = True, boxes: bool = False) -> str:
     """The DOT text of the circuit; with `point`, the edges carry values and gradients
     (either can be left out, as a worksheet does). Over arrays every edge carries
-    its shape, and the numbers of small arrays only."""
+    its shape, and the numbers of small arrays only. With `boxes`, a number left out
+    is an empty box on its wire, for a student to fill in."""
     graph = plan.graph
     known: dict = evaluate(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
@@ -75,8 +78,10 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
 
     def wire(tail: Node, value, gradient) -> str:
         shape = describe(tail.shape) if arrays and tail.shape else ""
+        hidden = BOX if boxes else None
         return _edge_label(tail.name if tail.kind == "stage" else "", shape,
-                           value if values else None, gradient if gradients else None)
+                           value if values or value is None else hidden,
+                           gradient if gradients or gradient is None else hidden)
 
     inputs = [{"id": _node_id(node), "label": _quoted(node.name)}
               for node in graph.nodes if node.kind == "input"]
@@ -211,6 +216,10 @@ def _html_label(text: str) -> str:
     return f"<{html.escape(text, quote=False)}>"
 
 
+_BOX_CELL = ('<tr><td border="1" color="#444444" width="44" height="16" fixedsize="true">'
+             '</td></tr>')
+
+
 def _edge_label(name: str, shape: str, value: str | None, gradient: str | None) -> str:
     """Graphviz HTML-like label: the value above, the gradient below, in colour; over
     arrays the wire's shape first, in grey beside its name."""
@@ -220,11 +229,18 @@ def _edge_label(name: str, shape: str, value: str | None, gradient: str | None) 
                     f'{html.escape(shape)}</font></td></tr>' if name else
                     f'<tr><td><font color="{NAME_COLOUR}">{html.escape(shape)}</font></td></tr>')
         name = ""
-    if value is not None:
+    if value == BOX:
+        if name:
+            rows.append(f'<tr><td><font color="{NAME_COLOUR}">{html.escape(name)}</font>'
+                        '</td></tr>')
+        rows.append(_BOX_CELL)
+    elif value is not None:
         named = f'<font color="{NAME_COLOUR}">{html.escape(name)} </font>' if name else ""
         rows.append(f'<tr><td>{named}<font color="{VALUE_COLOUR}">'
                     f'{html.escape(value)}</font></td></tr>')
-    if gradient is not None:
+    if gradient == BOX:
+        rows.append(_BOX_CELL)
+    elif gradient is not None:
         rows.append(f'<tr><td><font color="{GRADIENT_COLOUR}">{html.escape(gradient)}'
                     f'</font></td></tr>')
     if not rows:

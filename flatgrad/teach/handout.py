@@ -12,6 +12,7 @@ the dimension analysis behind the VJP of a product.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import jinja2
@@ -29,8 +30,19 @@ from .typeset import LATEX, MATHML, TEXT, equation, too_deep, typeset
 from .worksheet import Worksheet
 
 FORMATS = ("html", "markdown")
+PAPERS = ("A4", "Letter")
+# The printable width of each paper inside the page margins, in millimetres.
+PRINT_WIDTH = {"A4": 210 - 2 * 14, "Letter": 215.9 - 2 * 14}
 BLANK = "___"
-TITLE_LENGTH = 90
+TITLE_LENGTH = 160
+# The circuit's wires show this many digits unless --digits says otherwise (a wire has
+# less room than a table cell).
+WIRE_DIGITS = 3
+TABLE_DIGITS = 6
+# The advance of a DejaVu Sans Mono character, in ems: code is printed small enough that
+# its longest line fits the page, never wrapped.
+MONO_ADVANCE = 0.602
+CODE_PRINT_POINTS = 8.5
 # The local gradient and upstream gradient of a line are shown whole up to this many
 # entries (each is a value the page shows whole elsewhere).
 STEP_ENTRIES = 4
@@ -38,6 +50,16 @@ STEP_ENTRIES = 4
 LONG_VJP = 32
 # An array of at most this many entries (and at most two axes) is shown whole.
 MATRIX_ENTRIES = 12
+
+
+@dataclass(frozen=True)
+class Page:
+    """How a handout is printed: its own title (else one made from the program), the
+    significant digits of every number in its tables and circuit (else 6 in the tables
+    and 3 on the wires), and the paper."""
+    title: str | None = None
+    digits: int | None = None
+    paper: str = "A4"
 
 
 @lru_cache(maxsize=None)
@@ -51,28 +73,54 @@ def _environment() -> jinja2.Environment:
 
 
 def render(lesson: Lesson, fmt: str = "html", worksheet: Worksheet | None = None,
-           diagram_image: str | None = None) -> str:
+           diagram_image: str | None = None, page: Page = Page()) -> str:
     """The handout (or, given a worksheet, the worksheet) as HTML or Markdown.
 
     Markdown cannot hold an SVG inline everywhere, so it links `diagram_image`
     when given (the caller writes that file) and shows the DOT text otherwise.
     """
-    context = _context(lesson, fmt, worksheet)
+    context = _context(lesson, fmt, worksheet, page=page)
     context["diagram_image"] = diagram_image
     return _environment().get_template(_template("handout", fmt)).render(context)
 
 
-def circuit_dot(lesson: Lesson, worksheet: Worksheet | None = None) -> str:
-    """The circuit as the page shows it: a worksheet's wires carry no gradients
-    (they would give the answers away), and no numbers when it blanks the values."""
-    return diagram.dot_source(lesson.plan, lesson.point,
-                              values=not (worksheet and worksheet.hides_values),
-                              gradients=worksheet is None)
+def render_booklet(lessons: list[Lesson], page: Page = Page()) -> str:
+    """One HTML page per lesson, each starting on a new sheet, after a table of contents."""
+    main = _environment().get_template("handout_main.html.j2")
+    pages = []
+    for number, taught in enumerate(lessons, 1):
+        context = _context(taught, "html", None, page=Page(None, page.digits, page.paper))
+        context["anchor"] = f"lesson-{number}-"
+        pages.append({"anchor": context["anchor"] + "main", "title": context["title"],
+                      "main": Markup(main.render(context))})
+    context = _context(lessons[0], "html", None, draw=False, page=page)
+    context.update(pages=pages, heading=page.title or "Backpropagation, staged: a booklet",
+                   code_print_size=max(_code_print_size(p, page.paper) for p in lessons))
+    return _environment().get_template("booklet.html.j2").render(context)
 
 
-def render_key(worksheet: Worksheet, fmt: str = "html") -> str:
-    """The answer key: every blanked row with its answer."""
-    context = _context(worksheet.lesson, fmt, worksheet, draw=False)
+def circuit_dot(lesson: Lesson, worksheet: Worksheet | None = None,
+                digits: int | None = None, gradients: bool | None = None) -> str:
+    """The circuit as the page shows it: a worksheet's wires carry empty boxes for
+    the gradients (the numbers would give the answers away), and for the values too
+    when it blanks the values; an answer key's carry everything."""
+    hide_gradients = worksheet is not None if gradients is None else not gradients
+    hide_values = hide_gradients and worksheet is not None and worksheet.hides_values
+    return diagram.dot_source(lesson.plan, lesson.point, digits or WIRE_DIGITS,
+                              values=not hide_values, gradients=not hide_gradients,
+                              boxes=worksheet is not None and hide_gradients)
+
+
+def render_key(worksheet: Worksheet | list[Worksheet], fmt: str = "html",
+               page: Page = Page()) -> str:
+    """The answer key: for each worksheet (variant), every blanked row with its answer,
+    and the circuit with every value and gradient."""
+    sheets = worksheet if isinstance(worksheet, list) else [worksheet]
+    variants = []
+    for sheet in sheets:
+        context = _context(sheet.lesson, fmt, sheet, page=page, key=True)
+        variants.append(context)
+    context = dict(variants[0], variants=variants)
     return _environment().get_template(_template("key", fmt)).render(context)
 
 
@@ -82,24 +130,38 @@ def _template(stem: str, fmt: str) -> str:
     return f"{stem}.html.j2" if fmt == "html" else f"{stem}.md.j2"
 
 
-def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool = True) -> dict:
+def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool = True,
+             page: Page = Page(), key: bool = False) -> dict:
     plan = lesson.plan
     html = fmt == "html"
     blank = worksheet.blank if worksheet else ""
-    forward = _forward_rows(lesson, html)
-    backward = _backward_rows(lesson, blank, MATHML if html else LATEX, html)
+    digits = page.digits or TABLE_DIGITS
+
+    def shown(value, entries=MATRIX_ENTRIES):
+        return _shown(value, html, entries, page.digits)
+
+    forward = _forward_rows(lesson, html, shown)
+    backward = _backward_rows(lesson, blank, MATHML if html else LATEX, html, shown)
     output_name, output_value = lesson.output
     (output_row,) = [row for row in lesson.forward if row.name == output_name]
     drawn = draw and diagram.legible(plan)
-    dot_text = circuit_dot(lesson, worksheet) if drawn else None
+    dot_text = circuit_dot(lesson, worksheet, page.digits, gradients=key or None) \
+        if drawn else None
     return {
         "header": f"Generated by flatgrad {__version__} from: "
                   f"{formula(plan).replace('--', '- -')}",
+        "heading": page.title or ("Worksheet: backpropagation by hand" if worksheet
+                                  else "Backpropagation, staged"),
         "title": _title(lesson),
+        "page_title": page.title or ("Worksheet: " if worksheet else "") + _title(lesson),
+        "anchor": "",
+        "paper": page.paper,
+        "digits": digits,
+        "code_print_size": _code_print_size(lesson, page.paper),
         "worksheet": worksheet is not None,
-        "variant": worksheet.seed if worksheet else None,
+        "variant": worksheet.variant if worksheet else None,
         "equations": [_equation(statement, html) for statement in lesson.statements],
-        "point": _point(lesson, html),
+        "point": _point(lesson, html, shown),
         "arrays": lesson.arrays,
         # A worksheet shows no upstream or local-gradient numbers: each would give
         # a blank away (dsigx = 1 * dden prints dden's value); a symbolic one
@@ -111,32 +173,34 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
         "key_forward": [shown for shown, row in zip(forward, lesson.forward) if row.blank],
         "key_backward": [shown for shown, row in zip(backward, lesson.backward) if row.blank],
         "output_name": output_name,
-        "output_value": None if output_row.blank else _shown(output_value, html),
-        "output_answer": _shown(output_value, html),
+        "output_value": None if output_row.blank else shown(output_value),
+        "output_answer": shown(output_value),
         "gradients": [{"text": f"d{output_name}/d{name}",
-                       "value": None if worksheet else _shown(value, html),
-                       "answer": _shown(value, html)}
+                       "value": None if worksheet else shown(value),
+                       "answer": shown(value)}
                       for name, grad, value in lesson.gradients],
         "code": _code(plan, html) if worksheet is None else None,
         "diagram_svg": Markup(diagram.inline_svg(dot_text))
         if drawn and html and diagram.available() else None,
         "diagram_dot": dot_text,
         "gate_count": len(plan.graph.stages),
-        "patterns": [{"notes": p.notes, "stages": ", ".join(p.stages)}
+        # a worksheet states the rules but not where they apply: "x² has local
+        # gradient 2x (here: xpysqr)" would fill in a blank
+        "patterns": [{"notes": p.notes, "stages": "" if worksheet else ", ".join(p.stages)}
                      for p in lesson.patterns],
         "value_colour": diagram.VALUE_COLOUR,
         "gradient_colour": diagram.GRADIENT_COLOUR,
     }
 
 
-def _forward_rows(lesson: Lesson, html: bool) -> list[dict]:
+def _forward_rows(lesson: Lesson, html: bool, shown) -> list[dict]:
     return [{"ref": row.ref, "code": f"{row.name} = {row.code}", "gate": row.gate,
              "shape": _shape(row.shape, html),
-             "value": None if row.blank else _shown(row.value, html),
-             "key_value": _shown(row.value, html)} for row in lesson.forward]
+             "value": None if row.blank else shown(row.value),
+             "key_value": shown(row.value)} for row in lesson.forward]
 
 
-def _backward_rows(lesson: Lesson, blank: str, backend, html: bool) -> list[dict]:
+def _backward_rows(lesson: Lesson, blank: str, backend, html: bool, shown) -> list[dict]:
     """Each backward line's cells; None marks a blank for the student to fill."""
     rows = []
     for row in lesson.backward:
@@ -161,13 +225,13 @@ def _backward_rows(lesson: Lesson, blank: str, backend, html: bool) -> list[dict
             # value of a row shown whole elsewhere, so here it is summed up
             "local_value": None if row.local_value is None or
             format_value(row.local_value) == row.local
-            else _shown(row.local_value, html, STEP_ENTRIES),
+            else shown(row.local_value, STEP_ENTRIES),
             "upstream": row.upstream or ("1" if row.local else ""),
-            "upstream_value": _shown(row.upstream_value, html, STEP_ENTRIES)
+            "upstream_value": shown(row.upstream_value, STEP_ENTRIES)
             if row.upstream else None,
-            "value": None if row.blank else _shown(row.value, html),
+            "value": None if row.blank else shown(row.value),
             "key_local": local,
-            "key_value": _shown(row.value, html)})
+            "key_value": shown(row.value)})
     return rows
 
 
@@ -199,12 +263,18 @@ def _shape(shape: tuple, html: bool) -> str:
     return text.replace(" x ", "\u00a0x\u00a0") if html else text
 
 
-def _shown(value, html: bool, entries: int = MATRIX_ENTRIES):
-    """A value as the page shows it: a number to 6 digits; an array of at most
-    `entries` entries whole, to 4 digits (in HTML a small matrix, a vector as
-    one row); a larger array as its shape and mean."""
+def number_text(value, digits: int = TABLE_DIGITS) -> str:
+    """A number to `digits` significant digits, as every table shows it; -0.0 is 0."""
+    text = f"{float(value):.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def _shown(value, html: bool, entries: int = MATRIX_ENTRIES, digits: int | None = None):
+    """A value as the page shows it: a number to 6 digits (or `digits`); an array of
+    at most `entries` entries whole, to 4 digits (or `digits`; in HTML a small matrix,
+    a vector as one row); a larger array as its shape and mean."""
     if np.ndim(value) == 0:
-        return format_value(value)
+        return number_text(value, digits or TABLE_DIGITS)
     if np.ndim(value) > 2 or np.size(value) > entries:
         text = format_value(value)
         if not html:
@@ -214,7 +284,7 @@ def _shown(value, html: bool, entries: int = MATRIX_ENTRIES):
         return Markup('<span class="whole">{}</span> <span class="whole">{}</span>').format(
             shape + comma.strip(), rest)
     rows = np.atleast_2d(np.asarray(value, dtype=float))   # a relu mask as 0 and 1
-    entries = [[_entry(v) for v in row] for row in rows]
+    entries = [[_entry(v, digits or 4) for v in row] for row in rows]
     if not html:
         inner = [", ".join(row) for row in entries]
         return f"[{inner[0]}]" if np.ndim(value) == 1 else \
@@ -225,17 +295,15 @@ def _shown(value, html: bool, entries: int = MATRIX_ENTRIES):
                   '{}</span>').format(len(entries[0]), cells)
 
 
-def _entry(number: float) -> str:
-    text = f"{number:.4g}"
-    return "0" if text == "-0" else text
+def _entry(number: float, digits: int) -> str:
+    return number_text(number, digits)
 
 
-def _point(lesson: Lesson, html: bool):
+def _point(lesson: Lesson, html: bool, shown):
     """The point, each input's value shown as the tables show values."""
     if not html:
-        return ", ".join(f"{name} = {_shown(value, html)}"
-                         for name, value in lesson.point.items())
-    return Markup(", ").join(Markup("{} = {}").format(name, _shown(value, html))
+        return ", ".join(f"{name} = {shown(value)}" for name, value in lesson.point.items())
+    return Markup(", ").join(Markup("{} = {}").format(name, shown(value))
                              for name, value in lesson.point.items())
 
 
@@ -247,11 +315,14 @@ def _equation(statement: Statement, html: bool) -> str:
 
 
 def _title(lesson: Lesson) -> str:
-    last = lesson.statements[-1]
-    text = last.text if too_deep(last.tree) else typeset(last.tree, TEXT)
+    """The whole program, its stages and then the function: q = x + y; f(x, y, z) = q × z."""
+    parts = [f"{statement.lhs} = " + (statement.text if too_deep(statement.tree)
+                                      else typeset(statement.tree, TEXT))
+             for statement in lesson.statements]
+    text = "; ".join(parts)
     if len(text) > TITLE_LENGTH:
         text = text[:TITLE_LENGTH - 1] + "…"
-    return f"{lesson.function} = {text}"
+    return text
 
 
 def _math(text: str, html: bool) -> str:
@@ -261,4 +332,25 @@ def _math(text: str, html: bool) -> str:
 def _code(plan, html: bool) -> str:
     source = emitter(plan.spelling).emit(
         plan, with_values=True).source
-    return Markup(python_html(source)) if html else source
+    if not html:
+        return source
+    # a line's comment ("dden becomes -0.79") takes the colour of what the line computes:
+    # green for a value, red for a gradient, as on the circuit's wires
+    gradients = {node.grad for node in plan.graph.nodes if node.grad}
+    values = {node.name for node in plan.graph.nodes if node.kind == "stage"}
+    lines = python_html(source).split("\n")
+    for number, line in enumerate(source.split("\n")):
+        target = line.strip().split(" ", 1)[0]
+        kind = "gradient" if target in gradients else "value" if target in values else ""
+        if kind and number < len(lines):
+            lines[number] = lines[number].replace('class="comment"', f'class="comment {kind}"')
+    return Markup("\n".join(lines))
+
+
+def _code_print_size(lesson: Lesson, paper: str) -> str:
+    """The print size of the code, in points: small enough that its longest line
+    fits the paper's width (code never wraps inside a line), at most CODE_PRINT_POINTS."""
+    source = emitter(lesson.plan.spelling).emit(lesson.plan, with_values=True).source
+    longest = max(len(line) for line in source.splitlines()) + 3   # and the block's padding
+    fits = PRINT_WIDTH.get(paper, PRINT_WIDTH["A4"]) / 25.4 * 72 / (MONO_ADVANCE * longest)
+    return f"{min(CODE_PRINT_POINTS, fits):.2f}pt"

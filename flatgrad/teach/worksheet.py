@@ -5,12 +5,18 @@ local gradients (`local`) or the numbers (`values`). A seeded draw picks which
 rows, so a teacher can hand out several variants of one exercise; the same
 seed always gives the same worksheet. The key holds exactly the blanked rows,
 so worksheet and key together show every line once.
+
+A worksheet shows nothing from which a blank can be read off: where the numbers
+are blanked, every row that shows the same number as a blank is blanked too
+(dsigx = dden has dden's value), and the final gradients are always blanks.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Callable
 
+from ..emit import format_value
 from ..errors import FlatgradError
 from .lesson import BackwardRow, ForwardRow, Lesson
 
@@ -23,6 +29,10 @@ class Worksheet:
     blank: str
     seed: int
     answers: list[ForwardRow | BackwardRow]   # the blanked rows, in page order
+    variant: str = ""                         # how the page names it: the seed, or 1, 2 ...
+
+    def __post_init__(self):
+        self.variant = self.variant or str(self.seed)
 
     @property
     def hides_values(self) -> bool:
@@ -30,8 +40,11 @@ class Worksheet:
 
 
 def make(lesson: Lesson, blank: str = "lines", count: int | None = None,
-         seed: int = 0) -> Worksheet:
-    """Blank `count` rows of `lesson` (default: half of them, rounded up) in place."""
+         seed: int = 0, shown: Callable[[object], str] | None = None,
+         variant: str = "") -> Worksheet:
+    """Blank `count` rows of `lesson` (default: half of them, rounded up) in place.
+    `shown` is how the page prints a number: with the values blanked, any other row
+    that prints the same as a blank or as a final gradient is blanked too."""
     if blank not in BLANKS:
         raise FlatgradError(f"unknown blank {blank!r}; choose one of {BLANKS}")
     if blank == "values":
@@ -48,9 +61,19 @@ def make(lesson: Lesson, blank: str = "lines", count: int | None = None,
         raise FlatgradError(f"a worksheet needs at least one blank, not {count}")
     chosen = set(random.Random(seed).sample(range(len(candidates)), min(count,
                                                                        len(candidates))))
+    if blank == "values":
+        chosen |= _same_numbers(lesson, candidates, chosen, shown or format_value)
     answers = []
     for i, row in enumerate(candidates):
         if i in chosen:
             row.blank = True
             answers.append(row)
-    return Worksheet(lesson, blank, seed, answers)
+    return Worksheet(lesson, blank, seed, answers, variant)
+
+
+def _same_numbers(lesson: Lesson, rows: list, chosen: set[int], shown) -> set[int]:
+    """The rows that print a number some blank (or a final gradient, always a blank)
+    also prints: shown, they would fill that blank in."""
+    hidden = {shown(rows[i].value) for i in chosen} | \
+        {shown(value) for _, _, value in lesson.gradients}
+    return {i for i, row in enumerate(rows) if shown(row.value) in hidden}
