@@ -196,7 +196,7 @@ def test_the_html_handout_has_shapes_values_and_notes():
         for note in (row.why, row.dimensions):
             if note:
                 assert f'<span class="reason note">{html.escape(note)}</span>' in page
-    table = page.split('<section id="backward">')[1].split("</section>")[0]
+    table = page.split('<section id="backward"')[1].split("</section>")[0]
     assert table.count("must be") == 4 and table.count("sum its gradient over axis 1") == 2
     # a VJP is typeset with its upstream gradient: dW1X Xᵀ
     assert ('<span class="name">VJP</span> <math display="inline"><mrow><mi>dW1X</mi>'

@@ -227,7 +227,7 @@ def test_a_named_pipe_is_written_straight_to(tmp_path):
      "use .dot, .svg or .png, or give --format dot|svg|png\n"),
     (["handout", "x*y", "--at", "x=1,y=2", "-o", "notes.txt"],
      "flatgrad: error: cannot write a handout to notes.txt: flatgrad does not write .txt "
-     "files; use .html, .htm, .md or .markdown, or give --format html|markdown\n"),
+     "files; use .html, .htm, .md, .markdown or .pdf, or give --format html|markdown|pdf\n"),
 ])
 def test_an_output_extension_flatgrad_does_not_write_is_refused(run_cli, tmp_path, args,
                                                                  message):

@@ -95,7 +95,8 @@ def test_values_worksheet_blanks_numbers_and_keys_them(tmp_path):
     sheet, key = write_pair(tmp_path, "markdown", "--blank", "values", "--seed", "4")
     taught = lesson.build(build_plan(REFERENCE, profile="teach"), POINT)
     chosen = worksheet.make(taught, "values", seed=4).answers
-    assert len(chosen) == (8 + 12 + 1) // 2
+    # half of the rows, and every row that shows the same number as one of them
+    assert len(chosen) >= (8 + 12 + 1) // 2
     forward_answers = [row for row in chosen if isinstance(row, lesson.ForwardRow)]
     for row in forward_answers:
         assert f"| ({row.ref}) | `{row.name} = {row.code}` | " in key

@@ -172,8 +172,7 @@ def write_handout(compiled: Compiled, args) -> int:
         raise FlatgradError(f"{', '.join(given)} {verb}: add --exercise")
     if args.exercise:
         sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0,
-                               shown=lambda value: handout.number_text(
-                                   value, page.digits or handout.TABLE_DIGITS))
+                               shown=lambda value: handout.value_text(value, page.digits))
         key_path = args.key or (_beside(args.output, "-key") if _is_file(args.output) else None)
         if key_path is None:
             raise FlatgradError("a worksheet needs somewhere to put its answer key: "
@@ -218,8 +217,7 @@ def _write_variants(compiled: Compiled, args) -> int:
     for number, point in enumerate(nice_points(compiled, args.variants, args.seed or 0), 1):
         taught = lesson.build(compiled.plan, point)
         sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0,
-                               shown=lambda value: handout.number_text(
-                                   value, page.digits or handout.TABLE_DIGITS),
+                               shown=lambda value: handout.value_text(value, page.digits),
                                variant=str(number))
         sheets.append(sheet)
         image = None

@@ -269,6 +269,12 @@ def number_text(value, digits: int = TABLE_DIGITS) -> str:
     return "0" if text == "-0" else text
 
 
+def value_text(value, digits: int | None = None) -> str:
+    """A value as the tables print it, as plain text (what a worksheet must not show
+    twice)."""
+    return str(_shown(value, False, MATRIX_ENTRIES, digits))
+
+
 def _shown(value, html: bool, entries: int = MATRIX_ENTRIES, digits: int | None = None):
     """A value as the page shows it: a number to 6 digits (or `digits`); an array of
     at most `entries` entries whole, to 4 digits (or `digits`; in HTML a small matrix,
