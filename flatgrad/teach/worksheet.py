@@ -8,7 +8,8 @@ so worksheet and key together show every line once.
 
 A worksheet shows nothing from which a blank can be read off: where the numbers
 are blanked, every row that shows the same number as a blank is blanked too
-(dsigx = dden has dden's value), and the final gradients are always blanks.
+(dsigx = dden has dden's value), and the final gradients are always blanks;
+where the local gradients are, every row with the same local gradient.
 """
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ def make(lesson: Lesson, blank: str = "lines", count: int | None = None,
                                                                        len(candidates))))
     if blank == "values":
         chosen |= _same_numbers(lesson, candidates, chosen, shown or format_value)
+    elif blank == "local":
+        # a shown `dy = (1) * dxpy` would fill in `dx = (___) * dxpy`
+        hidden = {candidates[i].local for i in chosen}
+        chosen |= {i for i, row in enumerate(candidates) if row.local in hidden}
     answers = []
     for i, row in enumerate(candidates):
         if i in chosen:

@@ -1,0 +1,294 @@
+"""Handouts a teacher prints without editing: paper, titles, digits, colours, PDF through
+headless Chromium (read back with pypdf), worksheet variants and booklets."""
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+
+import pytest
+
+from flatgrad.api import build_plan
+from flatgrad.atomic_write import MARK
+from flatgrad.teach import diagram, handout, lesson, pdf
+from teaching_support import NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT, run_cli
+
+needs_pdf = pytest.mark.skipif(not pdf.available() or not diagram.available(),
+                               reason="PDF needs Chromium (apt-get install chromium) and "
+                                      "the circuit Graphviz; CI installs both")
+HEADINGS = ("The expression", "Forward pass", "Backward pass", "The circuit",
+            "The generated code", "Patterns in this circuit", "Rules you will need")
+
+
+def page_text(page: str) -> str:
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+# -- the page ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_the_page_size_is_set_for_print(tmp_path, paper):
+    target = tmp_path / "h.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--paper", paper, "-o", str(target))
+    page = target.read_text()
+    assert f"@page {{ size: {paper}; margin: 14mm; }}" in page
+    # headings stay with their tables; code never wraps inside a line
+    assert "break-after: avoid" in page and "section.keep { break-inside: avoid" in page
+    assert "white-space: pre; overflow: visible" in page
+
+
+def test_code_is_printed_small_enough_to_fit_the_paper():
+    taught = lesson.build(build_plan(REFERENCE, profile="teach"), {"x": 3.0, "y": -4.0})
+    page = handout.render(taught, "html")
+    size = float(re.search(r"font-size: ([\d.]+)pt;\s+line-height: 1.3", page).group(1))
+    code = re.search(r'<pre class="code">(.*?)</pre>', page, re.S).group(1)
+    longest = max(len(html.unescape(re.sub(r"<[^>]+>", "", line)))
+                  for line in code.split("\n"))
+    width_points = (210 - 28) / 25.4 * 72
+    assert (longest + 3) * handout.MONO_ADVANCE * size <= width_points + 1e-9
+    assert size <= handout.CODE_PRINT_POINTS
+
+
+def test_the_subtitle_is_the_whole_program_and_the_title_is_the_teachers(tmp_path):
+    target = tmp_path / "h.html"
+    run_cli("handout", "q = x + y; f = q * z", "--at", "x=-2,y=5,z=-4", "--title",
+            "Lecture 4: a first circuit", "-o", str(target))
+    page = target.read_text()
+    assert "<h1>Lecture 4: a first circuit</h1>" in page
+    assert "<title>Lecture 4: a first circuit</title>" in page
+    assert '<p class="meta">q = x + y; f(x, y, z) = q × z</p>' in page
+    markdown = run_cli("handout", "q = x + y; f = q * z", "--at", "x=-2,y=5,z=-4",
+                       "--format", "markdown").stdout
+    assert "# Backpropagation, staged\n\nq = x + y; f(x, y, z) = q × z\n" in markdown
+
+
+def test_digits_are_the_same_in_the_tables_and_on_the_circuit(tmp_path):
+    target = tmp_path / "h.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--digits", "3", "-o", str(target))
+    page = target.read_text()
+    cells = re.findall(r'<td class="num value">(.*?)</td>', page)
+    assert cells == ["0.018", "3.02", "0.953", "-1", "1", "1.95", "0.512", "1.55"]
+    assert "df/dx = 2.06" in page
+    assert "2.05957" not in page_text(page).split("The generated code")[0]
+    wires = " ".join(re.findall(r"<text[^>]*>(.*?)</text>", page))
+    if diagram.available():
+        assert "1.55" in wires and "1.58" in wires and "1.545" not in wires
+    done = run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--digits", "0",
+                   check=False)
+    assert done.returncode == 2 and "--digits must be between 1 and 17" in done.stderr
+
+
+def test_minus_zero_is_printed_as_zero(tmp_path):
+    target = tmp_path / "h.html"
+    run_cli("handout", "x*y + z", "--at", "x=0,y=-1,z=1", "-o", str(target))
+    page = target.read_text()
+    numbers = re.findall(r'<td class="num[^"]*">(.*?)</td>', page)
+    assert "-0" not in numbers and "0" in numbers
+    assert "xy becomes 0" in page_text(page) and "becomes -0 " not in page_text(page)
+    assert "-0<" not in page
+
+
+def test_comments_in_the_code_are_green_for_values_and_red_for_gradients():
+    taught = lesson.build(build_plan(REFERENCE, profile="teach"), {"x": 3.0, "y": -4.0})
+    page = handout.render(taught, "html")
+    assert re.search(r'dden</span>\s*=.*<span class="comment gradient"># \(7\) dden becomes '
+                     r'-0.791593</span>', page) or \
+        '<span class="comment gradient"># (7) dden becomes -0.791593</span>' in page
+    assert '<span class="comment value"># (2) num becomes 3.01799</span>' in page
+    assert "pre.code .comment.value { color: var(--value); }" in page
+    assert "pre.code .comment.gradient { color: var(--gradient); }" in page
+    assert f"--value: {diagram.VALUE_COLOUR}; --gradient: {diagram.GRADIENT_COLOUR}" in page
+
+
+# -- PDF ---------------------------------------------------------------------------------
+
+def pdf_pages(path) -> list[list[tuple[float, str]]]:
+    """Each page's text runs, (height on the page, text), top first."""
+    import pypdf
+    pages = []
+    for page in pypdf.PdfReader(io.BytesIO(path.read_bytes())).pages:
+        runs = []
+
+        def visit(text, cm, tm, font, size, runs=runs):
+            if text.strip():
+                runs.append((cm[3] * tm[5] + cm[5], text.strip()))
+        page.extract_text(visitor_text=visit)
+        pages.append(sorted(runs, key=lambda run: -run[0]))
+    return pages
+
+
+def squeezed(runs) -> str:
+    return "".join("".join(text.split()) for _, text in runs)
+
+
+def pages_holding(pages, needles) -> set[int]:
+    return {i for i, runs in enumerate(pages) for needle in needles
+            if "".join(needle.split()) in squeezed(runs)}
+
+
+@needs_pdf
+def test_the_staged_handout_prints_on_a4_with_each_table_on_one_page(tmp_path):
+    import pypdf
+    target = tmp_path / "staged.pdf"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "-o", str(target))
+    reader = pypdf.PdfReader(str(target))
+    width, height = (float(v) for v in reader.pages[0].mediabox[2:])
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297)
+    pages = pdf_pages(target)
+    assert 3 <= len(pages) <= 5
+    # the tables and the circuit come before the code, which starts a page of its own
+    (code_page,) = pages_holding(pages, ["The generated code"])
+    code = pages[code_page:]
+    pages = pages[:code_page]
+    plan = build_plan(REFERENCE, profile="teach")
+    forward = [f"{line.target} = {line.text.split(' = ', 1)[1]}" for line in plan.forward]
+    backward = [line.text for line in plan.backward_lines]
+    assert len(pages_holding(pages, forward + ["Forward pass"])) == 1
+    assert len(pages_holding(pages, backward + ["Backward pass"])) == 1
+    assert len(pages_holding(pages, ["The circuit", "invden 0.512", "each wire carries"])) == 1
+    for runs in pages + code:      # no heading is the last thing on a page
+        assert runs[-1][1] not in HEADINGS
+    assert MARK in target.read_bytes()[-4096:]
+
+
+@needs_pdf
+def test_a_worksheet_pdf_takes_two_pages_and_letter_is_letter(tmp_path):
+    import pypdf
+    target = tmp_path / "sheet.pdf"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "--seed", "2",
+            "--paper", "Letter", "-o", str(target))
+    reader = pypdf.PdfReader(str(target))
+    assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [612, 792]
+    assert len(reader.pages) == 2
+    pages = pdf_pages(target)
+    for runs in pages:
+        assert runs[-1][1] not in HEADINGS
+    key = tmp_path / "sheet-key.pdf"
+    assert len(pypdf.PdfReader(str(key)).pages) == 1
+
+
+@needs_pdf
+def test_a_pdf_is_replaced_only_if_flatgrad_wrote_it(tmp_path):
+    target = tmp_path / "staged.pdf"
+    run_cli("handout", "x*y", "--at", "x=1,y=2", "-o", str(target))
+    run_cli("handout", "x*y", "--at", "x=1,y=3", "-o", str(target))     # its own: replaced
+    own = tmp_path / "mine.pdf"
+    own.write_bytes(b"%PDF-1.4\n% a user's own document\n%%EOF\n")
+    done = run_cli("handout", "x*y", "--at", "x=1,y=2", "-o", str(own), check=False)
+    assert done.returncode == 2 and "not generated by flatgrad" in done.stderr
+    assert own.read_bytes().startswith(b"%PDF-1.4\n% a user's")
+
+
+def test_without_chromium_a_pdf_is_a_clear_error_and_nothing_is_written(tmp_path):
+    python_only = tmp_path / "bin"
+    python_only.mkdir()
+    env = dict(os.environ, PATH=str(python_only))
+    target = tmp_path / "staged.pdf"
+    done = run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "-o", str(target), env=env,
+                   check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "chromium" in done.stderr and "apt-get install chromium" in done.stderr
+    assert not target.exists() and list(tmp_path.iterdir()) == [python_only]
+
+
+def test_pdf_mark_keeps_every_offset():
+    document = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\nxref\n0 1\ntrailer\n<<>>\nstartxref\n9\n%%EOF\n"
+    marked = pdf.mark(document)
+    assert marked.index(b"1 0 obj") == document.index(b"1 0 obj")
+    assert marked.index(b"xref") == document.index(b"xref")
+    assert marked.endswith(b"%" + MARK + b"\nstartxref\n9\n%%EOF\n")
+    with pytest.raises(ValueError):
+        pdf.mark(b"<html>")
+
+
+# -- variants ----------------------------------------------------------------------------
+
+def test_variants_are_worksheets_at_different_nice_points_with_one_key(tmp_path):
+    target = tmp_path / "sheet.html"
+    run_cli("handout", "log(x) * y + σ(x*y)", "--variants", "4", "--seed", "1", "-o",
+            str(target))
+    sheets = [tmp_path / f"sheet-{k}.html" for k in range(1, 5)]
+    assert all(path.exists() for path in sheets) and not target.exists()
+    points = [re.search(r"evaluated at (.*?)</p>", path.read_text()).group(1)
+              for path in sheets]
+    assert len(set(points)) == 4
+    for text in points:
+        values = dict(part.split(" = ") for part in text.split(", "))
+        numbers = [float(v) for v in values.values()]
+        assert all(n != 0 and (2 * n).is_integer() and abs(n) <= 4 for n in numbers)
+        assert float(values["x"]) > 0            # inside log's domain
+    key = (tmp_path / "sheet-key.html").read_text()
+    assert [f"Answer key, variant {k}" in key for k in range(1, 5)] == [True] * 4
+    for text in points:
+        assert f"at {text}" in key
+    # the same seed, the same variants
+    again = tmp_path / "again.html"
+    run_cli("handout", "log(x) * y + σ(x*y)", "--variants", "4", "--seed", "1", "-o",
+            str(again))
+    assert (tmp_path / "again-3.html").read_text() == sheets[2].read_text()
+    done = run_cli("handout", "x*y", "--variants", "2", "--at", "x=1,y=2", "-o",
+                   str(target), check=False)
+    assert done.returncode == 2 and "leave out --at" in done.stderr
+
+
+def test_variant_worksheets_carry_fill_in_circuits(tmp_path):
+    if not diagram.available():
+        pytest.skip("Graphviz is not installed")
+    target = tmp_path / "sheet.html"
+    run_cli("handout", NEURON, "--variants", "2", "-o", str(target))
+    page = (tmp_path / "sheet-1.html").read_text()
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert diagram.GRADIENT_COLOUR not in svg
+    assert svg.count('<polygon fill="none" stroke="#444444"') >= 8    # a box on each wire
+
+
+# -- booklets ----------------------------------------------------------------------------
+
+LESSONS = """\
+(x+σ(y))/(σ(x)+(x+y)²)   # at x=3, y=-4
+x * y + z
+
+# the neuron of the notes
+dot = w0*x0 + w1*x1 + w2
+f = σ(dot)
+# at w0=2, x0=-1, w1=-3, x1=-2, w2=-3
+"""
+
+
+def test_a_lessons_file_becomes_a_booklet_with_contents(tmp_path):
+    lessons = tmp_path / "lessons.txt"
+    lessons.write_text(LESSONS)
+    target = tmp_path / "booklet.html"
+    run_cli("handout", "-f", str(lessons), "--at", "x=1,y=2,z=3", "-o", str(target))
+    page = target.read_text()
+    contents = re.findall(r'<li><a href="#(lesson-\d-main)">(.*?)</a></li>', page)
+    assert [anchor for anchor, _ in contents] == ["lesson-1-main", "lesson-2-main",
+                                                  "lesson-3-main"]
+    for anchor, title in contents:
+        assert f'<main id="{anchor}">' in page
+    assert html.unescape(contents[2][1]).startswith("dot = w0 × x0")
+    text = page_text(page)
+    assert "evaluated at x = 3, y = -4" in text                       # its own point
+    assert "evaluated at x = 1, y = 2, z = 3" in text                 # --at
+    assert "evaluated at w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3" in text
+    assert "f = 1.54564" in text and "df/dw0 = -0.196612" in text
+    assert "main + main { break-before: page; }" in page
+
+
+def test_a_booklet_formula_that_is_wrong_names_itself_and_writes_nothing(tmp_path):
+    lessons = tmp_path / "lessons.txt"
+    lessons.write_text("x * y\nsigmod(x)\n")
+    target = tmp_path / "booklet.html"
+    done = run_cli("handout", "-f", str(lessons), "-o", str(target), check=False)
+    assert done.returncode == 2 and "in formula 2 of the booklet" in done.stderr
+    assert "did you mean 'sigmoid'" in done.stderr and "Traceback" not in done.stderr
+    assert not target.exists()
+
+
+def test_a_file_of_one_program_is_one_handout(tmp_path):
+    program = tmp_path / "neuron.txt"
+    program.write_text("dot = w0*x0 + w1*x1 + w2\nf = σ(dot)\n")
+    done = run_cli("handout", "-f", str(program), "--at", NEURON_POINT)
+    assert "Contents" not in done.stdout and "df/dw0 = -0.196612" in page_text(done.stdout)
