@@ -79,15 +79,16 @@ def add_diagram_options(parser) -> None:
 
 
 def lessons_in(text: str) -> list[str]:
-    """The formulas of a lessons file: blocks separated by blank lines; a block with
-    stage names (q = x + y) or shape declarations is one program, any other block a
-    formula a line."""
+    """The formulas of a lessons file: blocks separated by blank lines; a block that
+    starts by naming a stage (q = x + y) or declaring a shape is one program, any
+    other block a formula a line."""
     formulas = []
     for block in re.split(r"\n\s*\n", text):
         lines = [line for line in block.splitlines() if line.strip()]
-        if not lines:
+        code = [line for line in lines if not line.lstrip().startswith("#")]
+        if not code:
             continue
-        if _PROGRAM_LINE.search(block) or len(lines) == 1:
+        if _PROGRAM_LINE.match(code[0]) or len(code) == 1:
             formulas.append("\n".join(lines))
         else:
             formulas.extend(line for line in lines if not line.lstrip().startswith("#"))
