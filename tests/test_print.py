@@ -292,3 +292,14 @@ def test_a_file_of_one_program_is_one_handout(tmp_path):
     program.write_text("dot = w0*x0 + w1*x1 + w2\nf = σ(dot)\n")
     done = run_cli("handout", "-f", str(program), "--at", NEURON_POINT)
     assert "Contents" not in done.stdout and "df/dw0 = -0.196612" in page_text(done.stdout)
+
+
+def test_digits_reach_the_arrays_summed_up_by_their_mean():
+    import numpy as np
+    plan = build_plan("sum(W @ x)", shapes={"W": (5, 4), "x": (4,)})
+    point = {"W": np.arange(20.0).reshape(5, 4) / 7, "x": np.array([1.0, -2.0, 0.5, 3.0])}
+    page = handout.render(lesson.build(plan, point), "html", page=handout.Page(digits=3))
+    means = re.findall(r"mean (-?[\d.]+)", page)
+    assert means and all(len(m.replace("-", "").replace(".", "").lstrip("0")) <= 3
+                         for m in means)
+    assert f"mean {handout.number_text(np.mean(point['W']), 3)}" in page

@@ -282,7 +282,8 @@ def _shown(value, html: bool, entries: int = MATRIX_ENTRIES, digits: int | None 
     if np.ndim(value) == 0:
         return number_text(value, digits or TABLE_DIGITS)
     if np.ndim(value) > 2 or np.size(value) > entries:
-        text = format_value(value)
+        text = format_value(value) if digits is None else \
+            f"{describe(np.shape(value))}, mean {number_text(np.mean(value), digits)}"
         if not html:
             return text
         # "[3 x 5], mean 0.25" breaks after the comma, if anywhere
