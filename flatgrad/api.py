@@ -235,7 +235,7 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
         graph = stage(expr, inputs, names, grad_prefix, name, gates, shapes)
         if mode != "reverse":
             return modes.Modular(graph, arguments.resolve_wrt(wrt, graph.inputs), profile,
-                                 mode, defaults)
+                                 mode, defaults, target)
         target, module = _target(graph, target)
         plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module)
         return Compiled(plan, target, defaults, bare)

@@ -83,7 +83,12 @@ class Modular:
     """A program compiled in a split mode or for an export: its module's `source`
     (and `write`); `vjp` as for Compiled."""
 
-    def __init__(self, graph: Graph, wrt, profile: str, kind: str, defaults=None):
+    def __init__(self, graph: Graph, wrt, profile: str, kind: str, defaults=None,
+                 target=None):
+        if target is not None:
+            raise FlatgradError(f"target {target!r} chooses reverse mode's code; mode "
+                                f"{kind!r} writes its own (Python for a scalar formula, "
+                                "numpy for an array program, or the library's)")
         self.graph, self.wrt, self.kind, self.profile = graph, wrt, kind, profile
         self.defaults = defaults or {}
         self.emitted = emit(graph, wrt, profile, kind)

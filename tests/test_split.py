@@ -186,3 +186,29 @@ def test_the_command_line_refuses_mixing_an_export_with_a_mode(run_cli):
     assert "--export jax" in result.stderr
     result = run_cli("compile", REFERENCE, "--mode", "split", "--at", "x=3,y=-4")
     assert result.returncode == 2 and "--at" in result.stderr
+
+
+# -- the README's excerpts are generated code --------------------------------------
+
+RELU_SHAPES = {"W1": "HxD", "X": "DxN", "b1": "Hx1"}
+EXCERPTS = {
+    "split": lambda: flatgrad.compile("hidden = relu(W1 @ X + b1)", shapes=RELU_SHAPES,
+                                      mode="split"),
+    "layer": lambda: flatgrad.compile("hidden = relu(W1 @ X + b1)", shapes=RELU_SHAPES,
+                                      mode="layer", name="affine_relu"),
+    "torch": lambda: flatgrad.compile(TWO_LAYER_NET, mode="torch", name="two_layer"),
+    "jax": lambda: flatgrad.compile(REFERENCE, mode="jax"),
+}
+
+
+@pytest.mark.parametrize("kind", EXCERPTS)
+def test_the_readme_excerpt_is_the_generated_code_in_order(kind):
+    from conftest import ROOT
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    excerpt = readme.split(f"<!-- {kind}-excerpt -->\n```python\n", 1)[1].split("```", 1)[0]
+    source = EXCERPTS[kind]().source.splitlines()
+    at = 0
+    for line in excerpt.splitlines():
+        if line.strip() in ("", "..."):
+            continue
+        at = source.index(line, at) + 1   # ValueError: not generated, or out of order
