@@ -114,13 +114,13 @@ class Plan:
 
 
 def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python",
-          elementwise: bool = False, upstream: bool = False) -> Plan:
+          elementwise: bool = False, vjp: bool = False) -> Plan:
     """The plan of `graph`'s gradient, its lines spelled for `spelling`.
 
     `elementwise`: a scalar formula run over numpy arrays that broadcast
     together, every stage that depends on an input then being an array.
-    `upstream`: the output's gradient comes from outside (a vector-Jacobian
-    product, core/split.py), so the output may be an array and there is no seed."""
+    `vjp`: the output's gradient comes from outside (a vector-Jacobian product,
+    core/split.py), so the output may be an array and there is no seed."""
     if profile not in PROFILES:
         raise FlatgradError(f"unknown profile {profile!r}; choose one of {PROFILES}")
     if spelling not in SPELLINGS:
@@ -129,7 +129,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
         raise FlatgradError("a program with array inputs compiles to numpy code: use the "
                             "numpy target")
     output = graph.nodes[graph.output]
-    if output.shape and not upstream:
+    if output.shape and not vjp:
         raise graph.program.error(
             f"the output {output.name} is {describe(output.shape)}, not a scalar: a "
             "gradient needs one number", output.token,
@@ -155,8 +155,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     arrays = graph.has_arrays
     # over arrays the output's gradient is a one in the output's own dtype (a numpy
     # scalar: a 0-d array would be changed in place by the += of a scalar's gradient)
-    if spelling in ARRAY_SPELLINGS and not upstream:
-        ones = f"{_np(plan)}.ones_like({output.name})"
+    if spelling in ARRAY_SPELLINGS and not vjp:
+        ones = f"{_array(plan)}.ones_like({output.name})"
         plan.seed = Line(output.grad, ones, ref[output.index], node=output.index)
         if arrays:   # the output is a scalar
             plan.seed.code += "[()]"
@@ -170,16 +170,16 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             continue
         if arrays:
             _complete(plan, node, contributions, held, full=False)
-        given = node.grad if upstream or plan.seed or node.index != graph.output else ""
+        upstream = node.grad if vjp or plan.seed or node.index != graph.output else ""
         lines = []
         for i, arg in enumerate(node.args):
             if not needs[arg] or not _has_gradient(node.gate, i):
                 continue
             line = Line(graph.nodes[arg].grad, "", ref[node.index], arg in assigned, node=arg,
-                        stage=node.index, operand=i, upstream=given)
+                        stage=node.index, operand=i, upstream=upstream)
             line.local = _local_code(plan, node, i)
             line.code = _vjp(plan, line, held) if node.index in over_arrays and arrays \
-                else _chain_code(plan, node, i, given)
+                else _chain_code(plan, node, i, upstream)
             lines.append(line)
             contributions.setdefault(arg, []).append(line)
             assigned.add(arg)
@@ -194,7 +194,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             continue
         # a library's own function wants a tensor back, not a float
         tensor = node.shape or (spelling != "numpy" and node.index in over_arrays)
-        zero = f"{_np(plan)}.zeros_like({node.name})" if tensor else "0.0"
+        zero = f"{_array(plan)}.zeros_like({node.name})" if tensor else "0.0"
         plan.zeros.append(Line(node.grad, zero, 0, node=node.index))
     if arrays or spelling in ARRAY_SPELLINGS[1:]:   # a tensor's += is in place too
         _copy_before_accumulating(plan)
@@ -237,7 +237,11 @@ def _fill(graph: Graph, node: Node, template: str) -> str:
     return node.gate.code(_rename(template, graph), _operands(graph, node), node.name)
 
 
-def _np(plan: Plan) -> str:
+def _np(graph: Graph) -> str:
+    return graph.globals["np"]
+
+
+def _array(plan: Plan) -> str:
     """The array library's module, as this module names it (np, torch, jnp)."""
     return plan.graph.globals[array_module(plan.spelling)]
 
@@ -343,7 +347,7 @@ def _vjp(plan: Plan, line: Line, held: dict[int, tuple]) -> str:
     # elementwise gates read a gradient in broadcast form as it is, and so does a
     # reduction when its rank is intact (np.expand_dims puts the axis back)
     reads_compact = gate.elementwise or (gate.spreads and len(up_shape) == len(stage.shape))
-    np_ = _np(plan)
+    np_ = _array(plan)
     if not reads_compact and up_shape != stage.shape:
         upstream, up_shape = f"{np_}.broadcast_to({upstream}, {stage.name}.shape)", stage.shape
     ranks = tuple(len(graph.nodes[a].shape) for a in stage.args)
@@ -436,7 +440,7 @@ def _complete(plan: Plan, node: Node, contributions, held, full: bool) -> None:
     for shape in shapes:
         total = broadcast_shapes(total, shape)
     if (full and total != node.shape) or shapes[0] != total:
-        lines[0].code = f"{_np(plan)}.full_like({node.name}, {lines[0].code})"
+        lines[0].code = f"{_array(plan)}.full_like({node.name}, {lines[0].code})"
         lines[0].held = total = node.shape
         lines[0].fresh = True
     held[node.index] = total

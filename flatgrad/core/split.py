@@ -31,7 +31,7 @@ class Split:
 
 def split(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python",
           elementwise: bool = False) -> Split:
-    plan = build(graph, wrt, profile, spelling, elementwise, upstream=True)
+    plan = build(graph, wrt, profile, spelling, elementwise, vjp=True)
     return Split(plan, cache_of(plan))
 
 
