@@ -227,3 +227,13 @@ def test_every_gate_row_in_torch_agrees_with_the_scalar_code(torch, name, formul
     out.backward(torch.ones(6, dtype=torch.float64))
     for tensor, want in zip(args, grads):
         np.testing.assert_allclose(tensor.grad.numpy(), want, rtol=1e-12, atol=1e-14)
+
+
+def test_a_variable_named_after_the_library_keeps_its_name(jax, torch):
+    exported = load(flatgrad.compile("f = torch * x + sin(x)", mode="torch").source, "named_t")
+    args = tensors(torch, (1.3, 0.7))
+    assert torch.autograd.gradcheck(exported.FFunction.apply, args)
+    exported = load(flatgrad.compile("f = jnp * x + sqrt(x) * jax", mode="jax").source,
+                    "named_j")
+    grads = jax.grad(exported.f, (0, 1, 2))(2.0, 3.0, 0.5)
+    assert_close_to_1e_12(grads, [3.0, 2.0 + 0.25 / np.sqrt(3.0), np.sqrt(3.0)])

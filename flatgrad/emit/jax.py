@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..core.split import Split
-from . import Emitted, render
+from . import Emitted, import_line, render
 
 SPELLING = "jax"
 
@@ -19,7 +19,8 @@ def emit(split: Split) -> Emitted:
     jnp = graph.globals["jnp"]
     # ruff would flag an unused jax.numpy (the reference formula calls only jax.nn)
     uses_jnp = re.search(r"\b%s\." % jnp, passes.code + "\n".join(values["helpers"]))
-    values.update(jax=graph.globals["jax"], jnp=jnp if uses_jnp else "")
+    values.update(jax=graph.globals["jax"], jnp=jnp if uses_jnp else "",
+                  import_jax=import_line("jax", graph.globals["jax"]))
     grads = dict(zip(split.plan.wrt, split.plan.grads))
     returned = [grads.get(name, "None") for name in graph.inputs]
     values["returned"] = ", ".join(returned) + ("," if len(returned) == 1 else "")

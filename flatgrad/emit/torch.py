@@ -4,7 +4,7 @@ generated module imports torch; flatgrad does not."""
 from __future__ import annotations
 
 from ..core.split import Split
-from . import Emitted, render
+from . import Emitted, import_line, render
 from .layer import class_name
 
 SPELLING = "torch"
@@ -15,7 +15,8 @@ def emit(split: Split) -> Emitted:
     graph = split.plan.graph
     function = class_name(graph.function).removesuffix("Layer") + "Function"
     values, passes = context(split, "PyTorch", ["ctx", function])
-    values.update(layer=values.pop(function), torch=graph.globals["torch"])
+    values.update(layer=values.pop(function), torch=graph.globals["torch"],
+                  import_torch=import_line("torch", graph.globals["torch"]))
     grads = dict(zip(split.plan.wrt, split.plan.grads))
     values["returned"] = [(grads.get(name, ""), index) for index, name in enumerate(graph.inputs)]
     return render("torch.py.j2", values, passes)
