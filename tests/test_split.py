@@ -212,3 +212,9 @@ def test_the_readme_excerpt_is_the_generated_code_in_order(kind):
         if line.strip() in ("", "..."):
             continue
         at = source.index(line, at) + 1   # ValueError: not generated, or out of order
+
+
+def test_a_value_named_backward_does_not_hide_the_layers_method():
+    layer = load(flatgrad.compile("f = backward * forward", mode="layer").source).FLayer()
+    assert layer.forward(3.0, 4.0) == 12.0
+    assert layer.backward(2.0) == (8.0, 6.0)

@@ -18,5 +18,7 @@ def emit(split: Split) -> Emitted:
     values, passes = context(split, "", ["self", layer])
     values["instance"] = values.pop("self")   # jinja keeps `self` for itself
     values["layer"] = values.pop(layer)
-    values["cache"] = split.cache
+    # a value named like a method would hide it once kept on the layer
+    values["cache"] = [(name + "_" if name in ("forward", "backward") else name, name)
+                       for name in split.cache]
     return render("layer.py.j2", values, passes)
