@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arguments, points
+from . import arguments, modes, points
 from .check import DEFAULT_TOLERANCE, Report
 from .check import check as check_gradient
 from .core import graph as graph_stage
@@ -100,6 +100,13 @@ class Compiled:
 
     def grad(self, /, *args, **kwargs):
         return self.value_and_grad(*args, **kwargs)[1]
+
+    def vjp(self, /, *args, **kwargs):
+        """(value, pullback), as jax.vjp: pullback(df) runs the generated split
+        backward, the gradients in `wrt` order given the output's gradient df."""
+        if getattr(self, "_split", None) is None:
+            self._split = modes.Split(self.graph, self.wrt, self.plan.profile, self.defaults)
+        return self._split.vjp(args, kwargs, self.check_shapes)
 
     def source_at(self, /, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""
@@ -197,7 +204,7 @@ class Compiled:
 
 def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str = "d",
             name: str = "f", profile: str = "fast", gates: str = "staged",
-            shapes=None, target: str | None = None) -> Compiled:
+            shapes=None, target: str | None = None, mode: str = "reverse") -> Compiled:
     """Compile a formula (text, a SymPy expression or a Python function) into flat
     forward and reverse-mode gradient code.
 
@@ -214,6 +221,10 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
         with array inputs) or "numba" (one compiled loop over the elements of
         arrays; falls back to numpy with a FlatgradWarning where numba is not
         installed).
+    mode: "reverse" (f and f_and_grad), "split" (f_forward and f_backward, a
+        vector-Jacobian product), "layer" (a class with forward and backward), or an
+        export, "torch" or "jax"; any but "reverse" gives a modes.Modular and allows
+        an array output.
     """
     wrt, bare = arguments.wrt(wrt)
     defaults: dict = {}
@@ -222,6 +233,9 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
         inputs = params if inputs is None else inputs
     with _collector_paused():
         graph = stage(expr, inputs, names, grad_prefix, name, gates, shapes)
+        if mode != "reverse":
+            return modes.Modular(graph, arguments.resolve_wrt(wrt, graph.inputs), profile,
+                                 mode, defaults, target)
         target, module = _target(graph, target)
         plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module)
         return Compiled(plan, target, defaults, bare)

@@ -16,6 +16,8 @@ from ..core.shapes import parse_option
 from ..emit import TARGETS
 from ..errors import FlatgradError, FlatgradWarning
 from ..points import RANDOM, point_for, show
+from ..modes import EXPORTS, MODES
+from . import modes
 from .teaching import (add_diagram_options, add_handout_options, lessons_in, write_booklet,
                        write_diagram, write_handout)
 
@@ -91,6 +93,9 @@ def _shapes(args):
 
 
 def cmd_compile(args) -> int:
+    if modes.wanted(args) != "reverse":
+        args.source_text, args.shapes = _read_expression(args), _shapes(args)
+        return modes.cmd_modular(args, modes.wanted(args))
     compiled = _compile(args)
     source = compiled.source_at(**point_for(compiled, args.at, args.seed)) if args.at \
         else compiled.source
@@ -172,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      "W=[[1,2],[3,4]] or random (or --at x=3 --at y=-4: one "
                                      "point)")
     compile_parser.add_argument("--seed", type=int, default=0, help="the seed of --at random")
+    compile_parser.add_argument("--mode", choices=MODES, default="reverse",
+                                help="reverse: f and f_and_grad; split: f_forward and "
+                                     "f_backward(df, cache); layer: a class with forward "
+                                     "and backward")
+    compile_parser.add_argument("--export", choices=EXPORTS,
+                                help="a torch.autograd.Function or a jax.custom_vjp function")
     compile_parser.set_defaults(run=cmd_compile)
 
     eval_parser = commands.add_parser("eval", help="print the value and gradient at a point")

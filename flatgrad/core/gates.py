@@ -35,7 +35,8 @@ import numpy as np
 
 from . import shapes
 
-TARGET_SPELLINGS = ("python", "numpy", "numba")
+TARGET_SPELLINGS = ("python", "numpy", "numba", "torch", "jax")
+LIBRARIES = ("torch", "jax")   # spelled from numpy's forms through LIBRARY_FUNCTIONS
 _PLACEHOLDER = re.compile(r"\{(a|b|out|up)\}")
 
 
@@ -57,6 +58,10 @@ class Gate:
     numpy_local: tuple[str | None, ...] = ()
     # numba's, where it lacks the math function (numba's loops are Python's otherwise).
     numba: str = ""
+    # torch's and JAX's, where the one derived from numpy's through LIBRARY_FUNCTIONS
+    # will not do: pairs ("forward", text), ("local", per operand), ("vjp", per operand).
+    torch: tuple = ()
+    jax: tuple = ()
     # Gates over whole arrays: one vector-Jacobian product per operand (with {up}),
     # and per operand ranks where the VJP changes with them (matmul).
     vjp: tuple[str | None, ...] = ()
@@ -94,6 +99,9 @@ class Gate:
 
     # -- the forms, per target and profile -----------------------------------
     def forward_form(self, profile: str = "teach", spelling: str = "python") -> str:
+        if spelling in LIBRARIES:
+            return self._library("forward", spelling) or \
+                library_spelling(self.forward_form(profile, "numpy"), spelling)
         if spelling == "numpy":
             return self.numpy or numpy_spelling(self.forward)
         if spelling == "numba" and self.numba:
@@ -101,6 +109,10 @@ class Gate:
         return self.fast if profile == "fast" and self.fast else self.forward
 
     def local_form(self, i: int, profile: str = "teach", spelling: str = "python") -> str | None:
+        if spelling in LIBRARIES:
+            own = self._library("local", spelling)
+            numpy = self.local_form(i, profile, "numpy")
+            return own[i] if own else None if numpy is None else library_spelling(numpy, spelling)
         if spelling == "numpy":
             if self.numpy_local:
                 return self.numpy_local[i]
@@ -108,9 +120,16 @@ class Gate:
             return None if python is None else numpy_spelling(python)
         return self.fast_local[i] if profile == "fast" and self.fast_local else self.local[i]
 
-    def vjp_form(self, i: int, ranks: tuple[int, ...]) -> str | None:
+    def vjp_form(self, i: int, ranks: tuple[int, ...], spelling: str = "numpy") -> str | None:
         """The VJP of a gate over whole arrays (None for an elementwise gate)."""
+        if spelling in LIBRARIES and self.vjp:
+            own = self._library("vjp", spelling)
+            numpy = self.vjp_form(i, ranks)
+            return own[i] if own else None if numpy is None else library_spelling(numpy, spelling)
         return dict(self.by_rank).get(ranks, self.vjp)[i] if self.vjp else None
+
+    def _library(self, kind: str, spelling: str):
+        return dict(getattr(self, spelling)).get(kind)
 
     def code(self, template: str, operands, out: str = "out") -> str:
         """Fill a template with operand texts and the name of the cached output."""
@@ -167,6 +186,59 @@ def numpy_spelling(template: str) -> str:
         return template
     names = _PLACEHOLDER.sub(lambda m: f"__{m.group(1)}", template)
     tree = _NumpySpelling().visit(ast.parse(names, mode="eval"))
+    text = ast.unparse(tree).replace(" ** ", "**")  # as the table writes a power
+    return re.sub(r"__(a|b|out|up)\b", r"{\1}", text)
+
+
+# -- torch's and JAX's spellings of the numpy forms ---------------------------------
+
+# Each library's known-function table: numpy's name (or a numpy helper's) -> the
+# library's. A numpy function not listed keeps its name in the library's module
+# (np.exp is torch.exp and jnp.exp).
+LIBRARY_FUNCTIONS = {
+    "torch": {"np.power": "torch.pow", "np.expand_dims": "torch.unsqueeze",
+              "np.fabs": "torch.abs", "expit": "torch.sigmoid", "erf": "torch.erf",
+              "erfc": "torch.erfc"},
+    "jax": {"expit": "jax.nn.sigmoid", "erf": "jax.scipy.special.erf",
+            "erfc": "jax.scipy.special.erfc"},
+}
+# The module each array library's code calls its functions through.
+ARRAY_MODULES = {"numpy": "np", "torch": "torch", "jax": "jnp"}
+
+
+def array_module(spelling: str) -> str:
+    return ARRAY_MODULES.get(spelling, "np")
+
+
+def copy_method(spelling: str) -> str:
+    """How a gradient about to be summed into with `+=` gets an array of its own (a
+    JAX array is never changed in place: its `+=` makes a new one)."""
+    return {"torch": ".clone()", "jax": ""}.get(spelling, ".copy()")
+
+
+class _LibrarySpelling(ast.NodeTransformer):
+    def __init__(self, spelling: str):
+        self.known = LIBRARY_FUNCTIONS[spelling]
+        self.module = ARRAY_MODULES[spelling]
+
+    def visit_Attribute(self, node: ast.Attribute):
+        self.generic_visit(node)
+        if isinstance(node.value, ast.Name) and node.value.id == "np":
+            name = self.known.get(f"np.{node.attr}", f"{self.module}.{node.attr}")
+            return ast.parse(name, mode="eval").body
+        return node
+
+    def visit_Name(self, node: ast.Name):
+        if node.id in self.known:
+            return ast.parse(self.known[node.id], mode="eval").body
+        return node
+
+
+@lru_cache(maxsize=None)
+def library_spelling(template: str, spelling: str) -> str:
+    """A numpy form of this table spelled for torch or JAX."""
+    names = _PLACEHOLDER.sub(lambda m: f"__{m.group(1)}", template)
+    tree = _LibrarySpelling(spelling).visit(ast.parse(names, mode="eval"))
     text = ast.unparse(tree).replace(" ** ", "**")  # as the table writes a power
     return re.sub(r"__(a|b|out|up)\b", r"{\1}", text)
 
@@ -291,11 +363,151 @@ def conv2d_grad_x(dy, w):
     },
 }
 HELPERS["numba"] = HELPERS["python"]   # compiled by numba as they are
+# The exports' helpers: the numpy helpers' names and meanings, in each library's own
+# functions (the library differentiates none of them: the generated backward does).
+HELPERS["torch"] = {
+    "logsumexp": '''\
+def logsumexp(z, axis=None):
+    # log(sum(exp(z))) over every entry, or along an axis; torch's is stable.
+    return torch.logsumexp(z.reshape(-1), 0) if axis is None else torch.logsumexp(z, axis)''',
+    "softmax": '''\
+def softmax(z, axis=None):
+    # exp(z) / sum(exp(z)) over every entry, or along an axis; torch's is stable.
+    if axis is None:
+        return torch.softmax(z.reshape(-1), 0).reshape(z.shape)
+    return torch.softmax(z, axis)''',
+    "onehot": '''\
+def onehot(labels, classes, dtype):
+    # 1 at each column's label: classes run down axis 0, examples along axis 1.
+    rows = torch.arange(classes).reshape((-1,) + (1,) * labels.dim())
+    return (rows == labels).to(dtype)''',
+    "softmax_loss": '''\
+def softmax_loss(scores, labels):
+    # The mean over examples (columns) of -log softmax(scores)[label].
+    logp = torch.log_softmax(scores, 0)
+    return -torch.mean(torch.take_along_dim(logp, labels.unsqueeze(0), 0))''',
+    "softmax_loss_grad": '''\
+def softmax_loss_grad(scores, labels):
+    # (softmax(scores) - onehot(labels)) / N: the probabilities, less 1 at each label.
+    hit = onehot(labels, len(scores), scores.dtype)
+    return (torch.softmax(scores, 0) - hit) / labels.numel()''',
+    "svm_loss": '''\
+def svm_loss(scores, labels):
+    # The mean over examples of the sum over j != label of max(0, s_j - s_label + 1).
+    correct = torch.take_along_dim(scores, labels.unsqueeze(0), 0)
+    margins = torch.clamp(scores - correct + 1, min=0.0)
+    return (torch.sum(margins) - labels.numel()) / labels.numel()''',
+    "svm_loss_grad": '''\
+def svm_loss_grad(scores, labels):
+    # 1/N to every class whose margin is positive; the label's score gets minus
+    # their count (over N).
+    correct = torch.take_along_dim(scores, labels.unsqueeze(0), 0)
+    hit = onehot(labels, len(scores), scores.dtype)
+    grad = (scores - correct + 1 > 0).to(scores.dtype) * (1 - hit)
+    return (grad - hit * torch.sum(grad, 0)) / labels.numel()''',
+    "conv2d": '''\
+def conv2d(x, w):
+    # Valid cross-correlation, stride 1, as flatgrad's numpy helper: one window
+    # offset (a, b) of the kernel at a time.
+    k1, k2 = w.shape[-2:]
+    rows, cols = x.shape[-2] - k1 + 1, x.shape[-1] - k2 + 1
+    if w.dim() == 2:
+        return sum(x[..., a:a + rows, b:b + cols] * w[a, b]
+                   for a in range(k1) for b in range(k2))
+    return sum(torch.einsum("...chw,fc->...fhw", x[..., a:a + rows, b:b + cols], w[:, :, a, b])
+               for a in range(k1) for b in range(k2))''',
+    "conv2d_grad_w": '''\
+def conv2d_grad_w(x, dy):
+    # dW is the correlation of x with dy, one kernel offset (a, b) at a time.
+    rows, cols = dy.shape[-2:]
+    k1, k2 = x.shape[-2] - rows + 1, x.shape[-1] - cols + 1
+    if dy.dim() == 2:
+        return torch.stack([torch.stack([torch.sum(x[a:a + rows, b:b + cols] * dy)
+                                         for b in range(k2)]) for a in range(k1)])
+    return torch.stack([torch.stack([torch.einsum("...fhw,...chw->fc", dy,
+                                                  x[..., a:a + rows, b:b + cols])
+                                     for b in range(k2)], -1) for a in range(k1)], -2)''',
+    "conv2d_grad_x": '''\
+def conv2d_grad_x(dy, w):
+    # dX is the full convolution of dy with w rotated 180 degrees.
+    k1, k2 = w.shape[-2:]
+    padded = torch.nn.functional.pad(dy, (k2 - 1, k2 - 1, k1 - 1, k1 - 1))
+    rotated = torch.flip(w, (-2, -1))
+    return conv2d(padded, rotated if w.dim() == 2 else rotated.transpose(0, 1))''',
+}
+HELPERS["jax"] = {
+    "logsumexp": '''\
+def logsumexp(z, axis=None):
+    # log(sum(exp(z))) over every entry, or along an axis; JAX's is stable.
+    return jax.scipy.special.logsumexp(z, axis=axis)''',
+    "softmax": '''\
+def softmax(z, axis=None):
+    # exp(z) / sum(exp(z)), shifted by the largest entry so that exp never overflows.
+    e = jnp.exp(z - jnp.max(z, axis=axis, keepdims=True))
+    return e / jnp.sum(e, axis=axis, keepdims=True)''',
+    "onehot": '''\
+def onehot(labels, classes):
+    # True at each column's label: classes run down axis 0, examples along axis 1.
+    return jnp.arange(classes).reshape((-1,) + (1,) * jnp.ndim(labels)) == labels''',
+    "softmax_loss": '''\
+def softmax_loss(scores, labels):
+    # The mean over examples (columns) of -log softmax(scores)[label].
+    logp = jax.nn.log_softmax(scores, axis=0)
+    return -jnp.mean(jnp.take_along_axis(logp, jnp.expand_dims(labels, 0), axis=0))''',
+    "softmax_loss_grad": '''\
+def softmax_loss_grad(scores, labels):
+    # (softmax(scores) - onehot(labels)) / N: the probabilities, less 1 at each label.
+    return (softmax(scores, axis=0) - onehot(labels, len(scores))) / jnp.size(labels)''',
+    "svm_loss": '''\
+def svm_loss(scores, labels):
+    # The mean over examples of the sum over j != label of max(0, s_j - s_label + 1).
+    correct = jnp.take_along_axis(scores, jnp.expand_dims(labels, 0), axis=0)
+    margins = jnp.maximum(scores - correct + 1, 0)
+    return (jnp.sum(margins) - jnp.size(labels)) / jnp.size(labels)''',
+    "svm_loss_grad": '''\
+def svm_loss_grad(scores, labels):
+    # 1/N to every class whose margin is positive; the label's score gets minus
+    # their count (over N).
+    correct = jnp.take_along_axis(scores, jnp.expand_dims(labels, 0), axis=0)
+    hit = onehot(labels, len(scores))
+    grad = ((scores - correct + 1 > 0) & ~hit).astype(scores.dtype)
+    return (grad - hit * jnp.sum(grad, axis=0)) / jnp.size(labels)''',
+    "conv2d": '''\
+def conv2d(x, w):
+    # Valid cross-correlation, stride 1, as flatgrad's numpy helper: one window
+    # offset (a, b) of the kernel at a time.
+    k1, k2 = w.shape[-2:]
+    rows, cols = x.shape[-2] - k1 + 1, x.shape[-1] - k2 + 1
+    if w.ndim == 2:
+        return sum(x[..., a:a + rows, b:b + cols] * w[a, b]
+                   for a in range(k1) for b in range(k2))
+    return sum(jnp.einsum("...chw,fc->...fhw", x[..., a:a + rows, b:b + cols], w[:, :, a, b])
+               for a in range(k1) for b in range(k2))''',
+    "conv2d_grad_w": '''\
+def conv2d_grad_w(x, dy):
+    # dW is the correlation of x with dy, one kernel offset (a, b) at a time.
+    rows, cols = dy.shape[-2:]
+    k1, k2 = x.shape[-2] - rows + 1, x.shape[-1] - cols + 1
+    if dy.ndim == 2:
+        return jnp.array([[jnp.sum(x[a:a + rows, b:b + cols] * dy) for b in range(k2)]
+                          for a in range(k1)])
+    return jnp.stack([jnp.stack([jnp.einsum("...fhw,...chw->fc", dy,
+                                            x[..., a:a + rows, b:b + cols])
+                                 for b in range(k2)], -1) for a in range(k1)], -2)''',
+    "conv2d_grad_x": '''\
+def conv2d_grad_x(dy, w):
+    # dX is the full convolution of dy with w rotated 180 degrees.
+    k1, k2 = w.shape[-2:]
+    padded = jnp.pad(dy, [(0, 0)] * (dy.ndim - 2) + [(k1 - 1, k1 - 1), (k2 - 1, k2 - 1)])
+    rotated = w[..., ::-1, ::-1]
+    return conv2d(padded, rotated if w.ndim == 2 else rotated.swapaxes(0, 1))''',
+}
 # A numpy module computes its stages of scalars alone with the Python helpers (a
 # numpy scalar would widen float32): their names differ from the array helpers'.
 assert not set(HELPERS["python"]) & set(HELPERS["numpy"])
 # The module globals of each target's generated code: user variables never shadow them.
-MODULES = {"python": ("math",), "numpy": ("np", "math"), "numba": ("math", "np")}
+MODULES = {"python": ("math",), "numpy": ("np", "math"), "numba": ("math", "np"),
+           "torch": ("torch", "math"), "jax": ("jax", "jnp", "math")}
 GLOBAL_NAMES = tuple(dict.fromkeys(
     name for spelling in TARGET_SPELLINGS for name in MODULES[spelling] + tuple(HELPERS[spelling])))
 # A call of a module-level function: `softmax(`, but not `np.logaddexp(`.
@@ -320,7 +532,7 @@ def helper_table(spelling: str) -> dict[str, str]:
     """The helpers a module of `spelling` may define: a numpy module's stages of
     scalars alone call the Python ones."""
     return {**HELPERS["numpy"], **HELPERS["python"]} if spelling == "numpy" \
-        else HELPERS[spelling]
+        else HELPERS[spelling]   # an export's stages are all tensors
 
 
 _FN_CACHE: dict = {}
@@ -537,6 +749,7 @@ _GATES = [
            "∛x has local gradient 1/(3∛x²), read from the cached output (infinite at 0)",
            domain="the cube root's gradient at 0, which is infinite", symbol="∛",
            numpy="np.cbrt({a})", numba="np.cbrt({a})",
+           torch=(("forward", "torch.sign({a}) * torch.abs({a})**(1.0 / 3.0)"),),
            sympy="sympy.sign({a}) * sympy.Abs({a})**sympy.Rational(1, 3)"),
     _unary("exp", "math.exp({a})", "{out}",
            "exp is its own derivative: the local gradient is the cached output",
@@ -590,7 +803,8 @@ _GATES = [
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
          "softplus has the sigmoid as its local gradient", "unary",
          sympy="sympy.log(1 + sympy.exp({a}))", call="softplus",
-         numpy="np.logaddexp(0.0, {a})", numpy_local=("expit({a})",)),
+         numpy="np.logaddexp(0.0, {a})", numpy_local=("expit({a})",),
+         torch=(("forward", "torch.nn.functional.softplus({a})"),)),
     Gate("logaddexp", "logaddexp({a}, {b})",
          ("sigmoid({a} - {b})", "sigmoid({b} - {a})"), "lse{a}{b}",
          "log-sum-exp routes softly: each input gets the share exp(x - f) = σ(a - b) of the "
@@ -601,16 +815,19 @@ _GATES = [
     Gate("relu", "{a} if {a} > 0.0 else 0.0", ("1.0 if {a} > 0.0 else 0.0",), "relu{a}",
          "relu routes: the gradient passes where the input was positive and stops elsewhere "
          "(at 0 it stops)", "max", sympy="sympy.Max({a}, 0)", call="relu",
-         numpy="np.maximum({a}, 0.0)", numpy_local=("{a} > 0.0",)),
+         numpy="np.maximum({a}, 0.0)", numpy_local=("{a} > 0.0",),
+         torch=(("forward", "torch.clamp({a}, min=0.0)"),)),
     Gate("max", "{a} if {a} >= {b} else {b}",
          ("1.0 if {a} >= {b} else 0.0", "0.0 if {a} >= {b} else 1.0"), "max{a}{b}", MAX, "max",
          sympy="sympy.Max({a}, {b})", call="max", aliases=("maximum",), variadic=True,
-         numpy="np.maximum({a}, {b})", numpy_local=("{a} >= {b}", "{a} < {b}")),
+         numpy="np.maximum({a}, {b})", numpy_local=("{a} >= {b}", "{a} < {b}"),
+         torch=(("forward", "torch.where({a} >= {b}, {a}, {b})"),)),
     Gate("min", "{a} if {a} <= {b} else {b}",
          ("1.0 if {a} <= {b} else 0.0", "0.0 if {a} <= {b} else 1.0"), "min{a}{b}",
          "min routes: the whole gradient goes to the smaller input; at a tie to the first",
          "max", sympy="sympy.Min({a}, {b})", call="min", aliases=("minimum",), variadic=True,
-         numpy="np.minimum({a}, {b})", numpy_local=("{a} <= {b}", "{a} > {b}")),
+         numpy="np.minimum({a}, {b})", numpy_local=("{a} <= {b}", "{a} > {b}"),
+         torch=(("forward", "torch.where({a} <= {b}, {a}, {b})"),)),
     Gate("abs", "math.fabs({a})", ("1.0 if {a} > 0.0 else -1.0 if {a} < 0.0 else 0.0",),
          "abs{a}", "abs routes the gradient with the sign of its input (0 at the kink)", "max",
          call="abs", aliases=("fabs",), notation="bars", numpy="np.abs({a})",
@@ -633,6 +850,7 @@ _GATES = [
     Gate("sumsq", "", (), "sumsq{a}",
          "a sum of squares (sum(W²), as in L2 regularisation) has the gradient 2·W", "pow",
          short="sumsq", shape=shapes.reduce_all, numpy="np.vdot({a}, {a})",
+         torch=(("forward", "torch.sum({a} * {a})"),), jax=(("forward", "jnp.sum({a} * {a})"),),
          vjp=("2 * {up} * {a}",), sympy="np.sum({a} * {a})"),
     Gate("sum_axis", "", (), "sum{a}", SPREAD + " along the summed axis", "add", short="total",
          shape=shapes.reduce_axis, numpy="np.sum({a}, axis={b})",
@@ -641,6 +859,7 @@ _GATES = [
     Gate("mean", "", (), "mean{a}",
          "a mean spreads the upstream gradient evenly: each entry gets 1/size of it", "add",
          short="avg", shape=shapes.reduce_all, numpy="np.mean({a})", vjp=("{up} / {a}.size",),
+         torch=(("vjp", ("{up} / {a}.numel()",)),),
          spreads=True, call="mean", sympy="np.sum({a}) / {a}.size"),
     Gate("mean_axis", "", (), "mean{a}",
          "a mean spreads the upstream gradient evenly along its axis", "add", short="avg",

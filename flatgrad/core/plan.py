@@ -27,12 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..errors import FlatgradError
-from .gates import OVERFLOW, Gate, helper_table
+from .gates import OVERFLOW, Gate, array_module, copy_method, helper_table
 from .graph import Graph, Node
 from .shapes import broadcast_shapes, describe
 
 PROFILES = ("fast", "teach")
-SPELLINGS = ("python", "numpy", "numba")
+SPELLINGS = ("python", "numpy", "numba", "torch", "jax")
+ARRAY_SPELLINGS = ("numpy", "torch", "jax")   # libraries of whole-array operations
 _OPERAND = {"a": 0, "b": 1}
 
 
@@ -100,7 +101,7 @@ class Plan:
         """numpy for a stage over arrays; a stage of scalars is spelled in Python
         (or numba's Python)."""
         if node in self.over_arrays:
-            return "numpy"
+            return self.spelling if self.spelling in ARRAY_SPELLINGS else "numpy"
         return "numba" if self.spelling == "numba" else "python"
 
     def forks(self) -> dict[int, int]:
@@ -113,26 +114,30 @@ class Plan:
 
 
 def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python",
-          elementwise: bool = False) -> Plan:
+          elementwise: bool = False, vjp: bool = False) -> Plan:
     """The plan of `graph`'s gradient, its lines spelled for `spelling`.
 
     `elementwise`: a scalar formula run over numpy arrays that broadcast
-    together, every stage that depends on an input then being an array."""
+    together, every stage that depends on an input then being an array.
+    `vjp`: the output's gradient comes from outside (a vector-Jacobian product,
+    core/split.py), so the output may be an array and there is no seed."""
     if profile not in PROFILES:
         raise FlatgradError(f"unknown profile {profile!r}; choose one of {PROFILES}")
     if spelling not in SPELLINGS:
         raise FlatgradError(f"unknown spelling {spelling!r}; choose one of {SPELLINGS}")
-    if graph.has_arrays and spelling != "numpy":
+    if graph.has_arrays and spelling not in ARRAY_SPELLINGS:
         raise FlatgradError("a program with array inputs compiles to numpy code: use the "
                             "numpy target")
     output = graph.nodes[graph.output]
-    if output.shape:
+    if output.shape and not vjp:
         raise graph.program.error(
             f"the output {output.name} is {describe(output.shape)}, not a scalar: a "
             "gradient needs one number", output.token,
-            hint="reduce it, e.g. sum(...) or mean(...)")
+            hint="reduce it, e.g. sum(...) or mean(...); or compile it with --mode split "
+                 "for its vector-Jacobian product")
     wrt = _check_wrt(graph, wrt)
-    over_arrays = _over_arrays(graph, elementwise) if spelling == "numpy" else frozenset()
+    over_arrays = _over_arrays(graph, elementwise) if spelling in ARRAY_SPELLINGS \
+        else frozenset()
     plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays)
     stages = graph.stages
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
@@ -150,14 +155,14 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     arrays = graph.has_arrays
     # over arrays the output's gradient is a one in the output's own dtype (a numpy
     # scalar: a 0-d array would be changed in place by the += of a scalar's gradient)
-    if spelling == "numpy":
-        ones = f"{_np(graph)}.ones_like({output.name})"
+    if spelling in ARRAY_SPELLINGS and not vjp:
+        ones = f"{_array(plan)}.ones_like({output.name})"
         plan.seed = Line(output.grad, ones, ref[output.index], node=output.index)
         if arrays:   # the output is a scalar
             plan.seed.code += "[()]"
             plan.seed.why = (f"d{output.name}/d{output.name} = 1 in {output.name}'s dtype, as "
                              "a numpy scalar: a 0-d array would change under +=")
-    held = {output.index: ()}
+    held = {output.index: output.shape}
     contributions: dict[int, list[Line]] = {}
     assigned: set[int] = set()
     for node in reversed(stages):
@@ -165,7 +170,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             continue
         if arrays:
             _complete(plan, node, contributions, held, full=False)
-        upstream = node.grad if plan.seed or node.index != graph.output else ""
+        upstream = node.grad if vjp or plan.seed or node.index != graph.output else ""
         lines = []
         for i, arg in enumerate(node.args):
             if not needs[arg] or not _has_gradient(node.gate, i):
@@ -187,9 +192,11 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             if arrays:
                 _complete(plan, node, contributions, held, full=True)
             continue
-        zero = f"{_np(graph)}.zeros_like({node.name})" if node.shape else "0.0"
+        # a library's own function wants a tensor back, not a float
+        tensor = node.shape or (spelling != "numpy" and node.index in over_arrays)
+        zero = f"{_array(plan)}.zeros_like({node.name})" if tensor else "0.0"
         plan.zeros.append(Line(node.grad, zero, 0, node=node.index))
-    if arrays:
+    if arrays or spelling in ARRAY_SPELLINGS[1:]:   # a tensor's += is in place too
         _copy_before_accumulating(plan)
     return plan
 
@@ -234,10 +241,15 @@ def _np(graph: Graph) -> str:
     return graph.globals["np"]
 
 
+def _array(plan: Plan) -> str:
+    """The array library's module, as this module names it (np, torch, jnp)."""
+    return plan.graph.globals[array_module(plan.spelling)]
+
+
 def _local_code(plan: Plan, node: Node, i: int) -> str:
     spelling = plan.spelling_of(node.index)
     ranks = tuple(len(plan.graph.nodes[a].shape) for a in node.args)
-    template = node.gate.vjp_form(i, ranks) if spelling == "numpy" else None
+    template = node.gate.vjp_form(i, ranks, spelling) if spelling in ARRAY_SPELLINGS else None
     template = template or node.gate.local_form(i, plan.profile, spelling)
     return _fill(plan.graph, node, template)
 
@@ -335,12 +347,12 @@ def _vjp(plan: Plan, line: Line, held: dict[int, tuple]) -> str:
     # elementwise gates read a gradient in broadcast form as it is, and so does a
     # reduction when its rank is intact (np.expand_dims puts the axis back)
     reads_compact = gate.elementwise or (gate.spreads and len(up_shape) == len(stage.shape))
-    np_ = _np(graph)
+    np_ = _array(plan)
     if not reads_compact and up_shape != stage.shape:
         upstream, up_shape = f"{np_}.broadcast_to({upstream}, {stage.name}.shape)", stage.shape
     ranks = tuple(len(graph.nodes[a].shape) for a in stage.args)
-    template = gate.vjp_form(line.operand, ranks) or \
-        _chain_template(gate, line.operand, plan.profile, "numpy")
+    template = gate.vjp_form(line.operand, ranks, plan.spelling_of(stage.index)) or \
+        _chain_template(gate, line.operand, plan.profile, plan.spelling_of(stage.index))
     code = _fill(graph, stage, template).replace("{up}", upstream)
     operand = graph.nodes[line.node].shape
     if gate.spreads:
@@ -428,7 +440,7 @@ def _complete(plan: Plan, node: Node, contributions, held, full: bool) -> None:
     for shape in shapes:
         total = broadcast_shapes(total, shape)
     if (full and total != node.shape) or shapes[0] != total:
-        lines[0].code = f"{_np(plan.graph)}.full_like({node.name}, {lines[0].code})"
+        lines[0].code = f"{_array(plan)}.full_like({node.name}, {lines[0].code})"
         lines[0].held = total = node.shape
         lines[0].fresh = True
     held[node.index] = total
@@ -447,7 +459,7 @@ def _copy_before_accumulating(plan: Plan) -> None:
         if line.node in forks and line.node in plan.over_arrays and not line.fresh:
             stage = plan.graph.nodes[line.stage]
             if re.fullmatch(r"[A-Za-z_]\w*", line.code) or stage.gate.view:
-                line.code += ".copy()"
+                line.code += copy_method(plan.spelling)
 
 
 # -- values at a point ---------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""The JAX export: a jax.custom_vjp function whose fwd returns the output and the
+residuals (the cache) and whose bwd is the generated backward pass, in JAX's
+spelling (the gate table's jax column). The generated module imports jax;
+flatgrad does not."""
+from __future__ import annotations
+
+import re
+
+from ..core.split import Split
+from . import Emitted, import_line, render
+
+SPELLING = "jax"
+
+
+def emit(split: Split) -> Emitted:
+    from .split import context
+    graph = split.plan.graph
+    values, passes = context(split, "JAX", ["residuals"])
+    jnp = graph.globals["jnp"]
+    # ruff would flag an unused jax.numpy (the reference formula calls only jax.nn)
+    uses_jnp = re.search(r"\b%s\." % jnp, passes.code + "\n".join(values["helpers"]))
+    values.update(jax=graph.globals["jax"], jnp=jnp if uses_jnp else "",
+                  import_jax=import_line("jax", graph.globals["jax"]))
+    grads = dict(zip(split.plan.wrt, split.plan.grads))
+    returned = [grads.get(name, "None") for name in graph.inputs]
+    values["returned"] = ", ".join(returned) + ("," if len(returned) == 1 else "")
+    return render("jax.py.j2", values, passes)

@@ -1,0 +1,110 @@
+"""The split modes and the exports: one plan transformation (core/split.py), one
+emitter each.
+
+`--mode split` writes `f_forward`/`f_backward`, `--mode layer` a class with
+`forward`/`backward`, `--export torch` a torch.autograd.Function and `--export
+jax` a jax.custom_vjp function. Each is the reverse plan with the output's
+gradient given from outside, so the output may be an array.
+"""
+from __future__ import annotations
+
+import builtins
+import importlib
+import linecache
+
+from .core import split as split_stage
+from .core.graph import Graph
+from .emit import Emitted
+from .errors import FlatgradError
+
+MODES = ("reverse", "split", "layer")
+EXPORTS = ("torch", "jax")
+
+
+def split(graph: Graph, wrt, profile: str, kind: str) -> split_stage.Split:
+    """The split plan for `kind` (a mode or an export): Python for a scalar formula
+    and numpy for an array program, or the library's spelling, every value a tensor."""
+    if kind in EXPORTS:
+        return split_stage.split(graph, wrt, profile, kind, elementwise=True)
+    return split_stage.split(graph, wrt, profile, "numpy" if graph.has_arrays else "python")
+
+
+def emit(graph: Graph, wrt, profile: str, kind: str) -> Emitted:
+    if kind not in MODES[1:] + EXPORTS:
+        raise FlatgradError(f"unknown mode {kind!r}; choose one of {MODES + EXPORTS}")
+    module = importlib.import_module(f".emit.{kind}", __package__)
+    return module.emit(split(graph, wrt, profile, kind))
+
+
+class Pullback:
+    """The backward half of a split: call it with the output's gradient `df` (of the
+    output's shape) for the gradients of the inputs in `wrt`, as a tuple."""
+
+    def __init__(self, backward, cache):
+        self.backward, self.cache = backward, cache
+
+    def __call__(self, df):
+        return self.backward(df, self.cache)
+
+
+def split_functions(graph: Graph, wrt, profile: str):
+    """The generated `f_forward` and `f_backward`, run from flatgrad's own output."""
+    emitted = emit(graph, wrt, profile, "split")
+    filename = f"<flatgrad {graph.function} split>"
+    linecache.cache[filename] = (len(emitted.source), None, emitted.source.splitlines(True),
+                                 filename)
+    namespace = {"__name__": f"flatgrad_{graph.function}_split"}
+    exec(builtins.compile(emitted.source, filename, "exec"), namespace)
+    return namespace[graph.function + "_forward"], namespace[graph.function + "_backward"]
+
+
+class Split:
+    """The value and the pullback of a compiled program: `vjp(*args)` runs the
+    generated `f_forward` and returns the output and a Pullback."""
+
+    def __init__(self, graph: Graph, wrt, profile: str, defaults=None):
+        self.graph, self.wrt, self.defaults = graph, wrt, defaults or {}
+        self.forward, self.backward = split_functions(graph, wrt, profile)
+
+    def vjp(self, args, kwargs, check_shapes=None):
+        point = {**self.defaults, **dict(zip(self.graph.inputs, args)), **kwargs}
+        missing = [name for name in self.graph.inputs if name not in point]
+        if missing or len(args) > len(self.graph.inputs):
+            raise FlatgradError(f"vjp takes the inputs ({', '.join(self.graph.inputs)}); "
+                                + (f"missing {', '.join(missing)}" if missing
+                                   else f"got {len(args)} values"))
+        if check_shapes:
+            check_shapes(**{name: point[name] for name in self.graph.inputs})
+        value, cache = self.forward(*(point[name] for name in self.graph.inputs))
+        return value, Pullback(self.backward, cache)
+
+
+class Modular:
+    """A program compiled in a split mode or for an export: its module's `source`
+    (and `write`); `vjp` as for Compiled."""
+
+    def __init__(self, graph: Graph, wrt, profile: str, kind: str, defaults=None,
+                 target=None):
+        if target is not None:
+            raise FlatgradError(f"target {target!r} chooses reverse mode's code; mode "
+                                f"{kind!r} writes its own (Python for a scalar formula, "
+                                "numpy for an array program, or the library's)")
+        self.graph, self.wrt, self.kind, self.profile = graph, wrt, kind, profile
+        self.defaults = defaults or {}
+        self.emitted = emit(graph, wrt, profile, kind)
+        self.source = self.emitted.source
+        self._split: Split | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.graph.inputs
+
+    def vjp(self, /, *args, **kwargs):
+        """(value, pullback): pullback(df) is the vector-Jacobian product, the
+        gradients of the inputs in `wrt` given the output's gradient df."""
+        self._split = self._split or Split(self.graph, self.wrt, self.profile, self.defaults)
+        return self._split.vjp(args, kwargs)
+
+    def write(self, path, force: bool = False, source: str | None = None):
+        from .atomic_write import write
+        return write(path, source or self.source, force)
