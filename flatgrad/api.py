@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arguments, points
+from . import arguments, modes, points
 from .check import DEFAULT_TOLERANCE, Report
 from .check import check as check_gradient
 from .core import graph as graph_stage
@@ -100,6 +100,21 @@ class Compiled:
 
     def grad(self, /, *args, **kwargs):
         return self.value_and_grad(*args, **kwargs)[1]
+
+    def jvp(self, /, *args, **kwargs):
+        """The value and its derivative along a direction, by forward mode:
+        `g.jvp(x, y, x_dot, y_dot)` -> (f, f_dot), one tangent per input in wrt."""
+        return modes.call(self, "jvp", args, kwargs)
+
+    def hvp(self, /, *args, **kwargs):
+        """The Hessian times a direction, by forward mode over the reverse pass:
+        `g.hvp(x, y, vx, vy)` -> one entry per input in wrt, in wrt order."""
+        return modes.call(self, "hvp", args, kwargs)
+
+    def hessian(self, /, *args, **kwargs):
+        """The Hessian at a point, rows and columns in wrt order (hvp with unit
+        directions)."""
+        return modes.call(self, "hessian", args, kwargs)
 
     def source_at(self, /, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""

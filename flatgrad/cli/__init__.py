@@ -15,10 +15,14 @@ from ..core.plan import PROFILES
 from ..core.shapes import parse_option
 from ..emit import TARGETS
 from ..errors import FlatgradError, FlatgradWarning
+from ..modes import MODES
+from ..modes import source as mode_source
 from ..points import RANDOM, point_for, show
 from .teaching import add_diagram_options, add_handout_options, write_diagram, write_handout
 
 EXIT_BAD_INPUT = 2
+MODES_HELP = ("reverse: f and f_and_grad (default); forward: f_jvp, each line followed by its "
+              "tangent; hvp: f_hvp, the Hessian times a direction; hessian: f_hvp and f_hessian")
 EXIT_GRADIENT_MISMATCH = 1
 
 
@@ -90,8 +94,8 @@ def _shapes(args):
 
 def cmd_compile(args) -> int:
     compiled = _compile(args)
-    source = compiled.source_at(**point_for(compiled, args.at, args.seed)) if args.at \
-        else compiled.source
+    source = mode_source(compiled, args.mode,
+                         point_for(compiled, args.at, args.seed) if args.at else None)
     if args.output and args.output != "-":
         write_module(args.output, source, force=args.force)
         print(f"wrote {args.output}", file=sys.stderr)
@@ -166,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "W=[[1,2],[3,4]] or random (or --at x=3 --at y=-4: one "
                                      "point)")
     compile_parser.add_argument("--seed", type=int, default=0, help="the seed of --at random")
+    compile_parser.add_argument("--mode", choices=MODES, default="reverse", help=MODES_HELP)
     compile_parser.set_defaults(run=cmd_compile)
 
     eval_parser = commands.add_parser("eval", help="print the value and gradient at a point")
