@@ -83,7 +83,24 @@ def hvp(plan: Plan, mode: str = "hvp") -> TangentPlan:
         tangents.lines.append(line)
         differentiate.line(line)
     tangents.results = tuple(tangents.result(grad) for grad in plan.grads)
+    _drop_dead_lines(tangents)
     return tangents
+
+
+def _drop_dead_lines(tangents: TangentPlan) -> None:
+    """Only the gradients' tangents are returned: a line nothing after it reads
+    (the output, its tangent, a tangent the backward pass never needs) goes."""
+    live = {name for name in tangents.results if name}
+    kept = []
+    for line in reversed(tangents.lines):
+        if line.target not in live:
+            continue
+        kept.append(line)
+        if not line.accumulate:
+            live.discard(line.target)
+        live |= {node.id for node in ast.walk(ast.parse(line.code, mode="eval"))
+                 if isinstance(node, ast.Name)}
+    tangents.lines = kept[::-1]
 
 
 def _start(plan: Plan, mode: str) -> TangentPlan:
@@ -204,8 +221,10 @@ def _patterns() -> tuple:
             if not form:
                 continue
             tree = ast.parse(re.sub(r"\{(a|b)\}", r"__\1", form), mode="eval").body
-            size = sum(1 for node in ast.walk(tree)
-                       if not (isinstance(node, ast.Name) and node.id.startswith("__")))
+            size = sum(1 for node in ast.walk(tree) if isinstance(node, (ast.expr, ast.operator))
+                       and not (isinstance(node, ast.Name) and node.id.startswith("__")))
+            if not size:
+                continue   # a copy, `{a}`, is no pattern: it matches anything
             # of two forms alike (math.pow), the gate that differentiates more operands
             found.append((-size, -sum(local is not None for local in gate.local), gate, tree))
     found.sort(key=lambda item: item[:2])
