@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import atomic_write, points
 from ..api import Compiled
 from ..errors import FlatgradError
-from ..teach import diagram, handout, lesson, worksheet
+from ..teach import diagram, forward_mode, handout, lesson, worksheet
 
 HANDOUT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
@@ -39,6 +39,9 @@ def add_handout_options(parser) -> None:
                                       "as NAME-key.html)")
     parser.add_argument("--force", action="store_true",
                         help="replace output files flatgrad did not generate")
+    parser.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                        help="forward adds forward mode: one tangent pass per input, the "
+                             "circuit with tangents, the cost of each mode")
 
 
 def add_diagram_options(parser) -> None:
@@ -91,7 +94,12 @@ def write_handout(compiled: Compiled, args) -> int:
     elif drawn and not diagram.available():
         print("flatgrad: note: " + diagram.INSTALL_HINT + "; the handout shows the DOT text "
               "instead of the circuit", file=sys.stderr)
-    document = handout.render(taught, fmt, sheet, image)
+    if args.mode == "forward" and sheet is not None:
+        raise FlatgradError("--mode forward writes a handout, not a worksheet: leave out "
+                            "--exercise")
+    tangents = forward_mode.build(compiled.plan, point, diagram.legible(compiled.plan)) \
+        if args.mode == "forward" else None
+    document = handout.render(taught, fmt, sheet, image, tangents)
     if _is_file(args.output):
         targets[Path(args.output)] = document
     return _write_all(targets, args.force, document if not _is_file(args.output) else None)

@@ -32,6 +32,7 @@ from .typeset import BINARY, TEXT, typeset
 
 VALUE_COLOUR = "#2e7d32"
 GRADIENT_COLOUR = "#c62828"
+TANGENT_COLOUR = "#1565c0"      # forward mode's tangents
 NAME_COLOUR = "#777777"
 FONT = "DejaVu Sans"
 FORMATS = ("dot", "svg", "png")
@@ -54,10 +55,11 @@ SMALL_ARRAY = 4
 
 
 def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
-               values: bool = True, gradients: bool = True) -> str:
+               values: bool = True, gradients: bool = True, tangents=None) -> str:
     """The DOT text of the circuit; with `point`, the edges carry values and gradients
     (either can be left out, as a worksheet does). Over arrays every edge carries
-    its shape, and the numbers of small arrays only."""
+    its shape, and the numbers of small arrays only. `tangents` (a variable's name
+    -> the text of its tangents) puts forward mode's tangents where the gradients go."""
     graph = plan.graph
     known: dict = evaluate(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
@@ -75,6 +77,10 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
 
     def wire(tail: Node, value, gradient) -> str:
         shape = describe(tail.shape) if arrays and tail.shape else ""
+        if tangents is not None:
+            return _edge_label(tail.name if tail.kind == "stage" else "", shape,
+                               value if values else None, tangents.get(tail.name, "0"),
+                               TANGENT_COLOUR)
         return _edge_label(tail.name if tail.kind == "stage" else "", shape,
                            value if values else None, gradient if gradients else None)
 
@@ -211,7 +217,8 @@ def _html_label(text: str) -> str:
     return f"<{html.escape(text, quote=False)}>"
 
 
-def _edge_label(name: str, shape: str, value: str | None, gradient: str | None) -> str:
+def _edge_label(name: str, shape: str, value: str | None, gradient: str | None,
+                colour: str = GRADIENT_COLOUR) -> str:
     """Graphviz HTML-like label: the value above, the gradient below, in colour; over
     arrays the wire's shape first, in grey beside its name."""
     rows = []
@@ -225,7 +232,7 @@ def _edge_label(name: str, shape: str, value: str | None, gradient: str | None) 
         rows.append(f'<tr><td>{named}<font color="{VALUE_COLOUR}">'
                     f'{html.escape(value)}</font></td></tr>')
     if gradient is not None:
-        rows.append(f'<tr><td><font color="{GRADIENT_COLOUR}">{html.escape(gradient)}'
+        rows.append(f'<tr><td><font color="{colour}">{html.escape(gradient)}'
                     f'</font></td></tr>')
     if not rows:
         return _quoted(name)
