@@ -107,6 +107,7 @@ def test_the_hvp_module_reads_as_forward_mode_over_the_reverse_pass():
     lines = [line.strip() for line in source.splitlines()]
     at = lines.index("dden = -1.0 / den**2 * dinvden                    # (7)")
     assert lines[at + 1].startswith("dden_dot = dinvden * ")
+    assert "# backward pass: each line a tangent reads, then its tangent" in lines
     # only what the gradients' tangents read is computed: not f, nor dx itself
     assert not any(line.startswith(("f = ", "dx = ", "dx += ")) for line in lines)
     assert "return (dx_dot, dy_dot)" in source

@@ -45,6 +45,7 @@ class TangentPlan:
     dots: dict[str, str] = field(default_factory=dict)   # a variable -> its tangent's name
     active: set = field(default_factory=set)   # the variables whose tangent is not zero
     tangent_lines: set = field(default_factory=set)      # ids of the tangent lines
+    backward_lines: set = field(default_factory=set)     # ids of the backward pass's lines
 
     @property
     def graph(self):
@@ -80,8 +81,10 @@ def hvp(plan: Plan, mode: str = "hvp") -> TangentPlan:
         _stage_tangent(tangents, line)
     differentiate = _Differentiator(tangents, plan)
     for line in plan.backward_lines:
+        start = len(tangents.lines)
         tangents.lines.append(line)
         differentiate.line(line)
+        tangents.backward_lines |= {id(added) for added in tangents.lines[start:]}
     tangents.results = tuple(tangents.result(grad) for grad in plan.grads)
     _drop_dead_lines(tangents)
     return tangents

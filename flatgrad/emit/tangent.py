@@ -72,13 +72,10 @@ def emit(tangents: TangentPlan, with_values: bool = False) -> Emitted:
 
 def _split(tangents: TangentPlan, pairs) -> int:
     """How many printed lines the forward pass takes (the backward pass follows)."""
-    forward = {id(line) for line in tangents.base.forward}
-    count = 0
     for index, (line, _) in enumerate(pairs):
-        if line is not None and not tangents.is_tangent(line) and id(line) not in forward:
-            return index
-        count = index + 1
-    return count
+        if line is not None and id(line) in tangents.backward_lines:
+            return index - (index > 0 and pairs[index - 1][0] is None)   # its comment too
+    return len(pairs)
 
 
 def _units(tangents: TangentPlan) -> list[str]:
