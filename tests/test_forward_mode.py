@@ -260,3 +260,11 @@ def test_the_mode_is_deterministic_and_refuses_what_it_cannot_write():
     assert "scalar" in refused.stderr
     annotated = _cli("compile", "x*y", "--mode", "forward", "--at", "x=3,y=-4")
     assert "f_dot becomes -4" in annotated.stdout
+
+
+def test_tangent_and_function_names_collide_with_no_variable():
+    g = flatgrad.compile("x_dot * sin(x)")
+    assert "def f_jvp(x_dot, x, x_dot_dot, x_dot2):" in flatgrad.modes.source(g, "forward")
+    assert g.jvp(2.0, 0.5, 0.0, 1.0)[1] == pytest.approx(g.grad(2.0, 0.5)[1], rel=1e-15)
+    clash = flatgrad.compile("f_hvp = x*y; f_hvp*x")   # x²y: its Hessian is [[2y, 2x], [2x, 0]]
+    assert clash.hessian(1.0, 2.0) == ((4.0, 2.0), (2.0, 0.0))

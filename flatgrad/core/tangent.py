@@ -46,6 +46,7 @@ class TangentPlan:
     active: set = field(default_factory=set)   # the variables whose tangent is not zero
     tangent_lines: set = field(default_factory=set)      # ids of the tangent lines
     backward_lines: set = field(default_factory=set)     # ids of the backward pass's lines
+    taken: set = field(default_factory=set)    # every name in the module, tangents too
 
     @property
     def graph(self):
@@ -114,8 +115,7 @@ def _start(plan: Plan, mode: str) -> TangentPlan:
                    | {graph.function, graph.function + "_and_grad"})
     for node in graph.nodes:
         taken.update(name for name in (node.name, node.grad) if name)
-    tangents = TangentPlan(plan, mode, [], (), ())
-    tangents.taken = taken
+    tangents = TangentPlan(plan, mode, [], (), (), taken=taken)
     tangents.directions = tuple(_dot_name(tangents, name) for name in plan.wrt)
     tangents.active.update(plan.wrt)
     return tangents
