@@ -4,7 +4,9 @@ compiled on first use."""
 from __future__ import annotations
 
 import builtins
+import linecache
 
+from .core import plan as plan_stage
 from .core import tangent as tangent_stage
 from .emit import tangent as tangent_emit
 from .errors import FlatgradError
@@ -44,16 +46,40 @@ def function(compiled, suffix: str):
         mode = {"jvp": "forward", "hvp": "hessian", "hessian": "hessian"}[suffix]
         if ("module", mode) not in cache:
             tangents = transformed(compiled, mode)
-            text = tangent_emit.emit(tangents).source
+            emitted = tangent_emit.emit(tangents)
             namespace: dict = {"__name__": f"flatgrad_{compiled.name}_{mode}"}
             filename = f"<flatgrad {compiled.name} {mode}>"
+            # registered as the reverse mode's module is: tracebacks show the lines
+            linecache.cache[filename] = (len(emitted.source), None,
+                                         emitted.source.splitlines(True), filename)
             # Only flatgrad's own output is executed, never text from the input.
-            exec(builtins.compile(text, filename, "exec"), namespace)
+            exec(builtins.compile(emitted.source, filename, "exec"), namespace)
             cache["module", mode] = (namespace,
                                      tangent_emit.function_names(compiled.plan, mode))
+            cache["lines", filename] = (emitted.lines, tangents)
         namespace, names = cache["module", mode]
         cache[suffix] = namespace[names[suffix]]
     return cache[suffix]
+
+
+def _named(compiled, error: BaseException) -> BaseException | None:
+    """The error, saying which generated line raised it (None: no generated line did)."""
+    cache = compiled.__dict__.get("_tangent_functions", {})
+    traceback = error.__traceback__
+    while traceback is not None:
+        lines, tangents = cache.get(("lines", traceback.tb_frame.f_code.co_filename),
+                                    ({}, None))
+        line = lines.get(traceback.tb_lineno)
+        if line is not None and plan_stage.can_raise(line):
+            message = f"{error} at the tangent line {line.text} of stage ({line.ref})" \
+                if tangents.is_tangent(line) else \
+                plan_stage.describe_failure(line, compiled.graph, error)
+            try:
+                return type(error)(f"{message}, in {compiled.formula}")
+            except TypeError:   # an exception type that takes other arguments
+                return None
+        traceback = traceback.tb_next
+    return None
 
 
 def call(compiled, suffix: str, args, kwargs):
@@ -62,7 +88,13 @@ def call(compiled, suffix: str, args, kwargs):
     count = len(compiled.inputs)
     compiled.check_shapes(*args[:count], **{k: v for k, v in kwargs.items()
                                             if k in compiled.inputs})
-    result = function(compiled, suffix)(*args, **kwargs)
+    try:
+        result = function(compiled, suffix)(*args, **kwargs)
+    except (ArithmeticError, ValueError) as error:
+        named = _named(compiled, error)
+        if named is None:
+            raise
+        raise named from error
     if compiled.bare and suffix == "hvp":
         return result[0]
     if compiled.bare and suffix == "hessian":

@@ -268,3 +268,14 @@ def test_tangent_and_function_names_collide_with_no_variable():
     assert g.jvp(2.0, 0.5, 0.0, 1.0)[1] == pytest.approx(g.grad(2.0, 0.5)[1], rel=1e-15)
     clash = flatgrad.compile("f_hvp = x*y; f_hvp*x")   # x²y: its Hessian is [[2y, 2x], [2x, 0]]
     assert clash.hessian(1.0, 2.0) == ((4.0, 2.0), (2.0, 0.0))
+
+
+def test_a_failing_line_is_named_tangent_or_stage():
+    g = flatgrad.compile("sqrt(x) * y")
+    with pytest.raises(ValueError, match=r"at stage \(1\) sqrtx = math.sqrt\(x\)"):
+        g.jvp(-1.0, 2.0, 1.0, 0.0)
+    with pytest.raises(ZeroDivisionError, match=r"at the tangent line sqrtx_dot = "):
+        g.hvp(0.0, 2.0, 1.0, 0.0)
+    refused = _cli("compile", "sqrt(x) * y", "--mode", "forward", "--at", "x=0,y=2")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "at the tangent line sqrtx_dot" in refused.stderr

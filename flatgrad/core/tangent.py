@@ -340,8 +340,17 @@ def evaluate(tangents: TangentPlan, point: dict, directions: dict) -> dict:
         values[dot] = directions[name] if np.ndim(directions[name]) or plan.over_arrays \
             else float(directions[name])
     for line in tangents.lines:
-        with naming_the_line(line, graph, point):
-            result = eval(line.code, space, values)  # flatgrad's own generated line
+        if tangents.is_tangent(line):
+            try:
+                result = eval(line.code, space, values)  # flatgrad's own generated line
+            except (ArithmeticError, ValueError) as err:
+                raise FlatgradError(f"{err} at the tangent line {line.text} of stage "
+                                    f"({line.ref}), evaluated at "
+                                    + ", ".join(f"{k}={v}" for k, v in point.items())) \
+                    from None
+        else:
+            with naming_the_line(line, graph, point):
+                result = eval(line.code, space, values)  # flatgrad's own generated line
         if line.accumulate:
             result = values[line.target] + result
         values[line.target] = line.value = result.copy() if isinstance(result, np.ndarray) \
