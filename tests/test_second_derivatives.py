@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 import sympy
 
 import flatgrad
-from oracle import sympy_of
+from oracle import gate_formulas, sympy_of
+from test_forward_mode import _points
 from test_properties import (SYMBOLS, VARIABLES, build, compile_or_none, exact,
                              generated_or_none, near_a_kink)
 
@@ -114,3 +116,23 @@ def test_the_hvp_module_reads_as_forward_mode_over_the_reverse_pass():
     assert "def f_hessian" not in source
     hessian = flatgrad.modes.source(g, "hessian")
     assert "f_hvp(x, y, 1.0, 0.0)," in hessian and "f_hvp(x, y, 0.0, 1.0)," in hessian
+
+
+FORMULAS = gate_formulas()
+
+
+@pytest.mark.parametrize("name, formula", FORMULAS, ids=[f for _, f in FORMULAS])
+def test_every_gate_row_python_and_numpy_hessians_agree_with_sympy(name, formula):
+    scalar = flatgrad.compile(formula)
+    names = list(scalar.inputs)
+    points = _points(name, 5)
+    args = [np.array([p[i] for p in points]) for i in range(len(names))]
+    over_arrays = flatgrad.compile(formula, target="numpy").hessian(*args)
+    for k, point in enumerate(points):
+        at = dict(zip(names, point))
+        want = _sympy_hessian(formula.replace("c = x\nc*y", "x*y"), names, at)
+        got = scalar.hessian(*point[:len(names)])
+        for i in range(len(names)):
+            for j in range(len(names)):
+                assert got[i][j] == pytest.approx(want[i][j], rel=1e-9, abs=1e-12), formula
+                assert over_arrays[i][j][k] == pytest.approx(got[i][j], rel=1e-12, abs=1e-15)

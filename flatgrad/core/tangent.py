@@ -73,15 +73,15 @@ def forward(plan: Plan) -> TangentPlan:
 def hvp(plan: Plan, mode: str = "hvp") -> TangentPlan:
     """Forward mode over the gradient program: the gradients' tangents are the
     Hessian-vector product."""
-    if plan.graph.has_arrays or plan.over_arrays:
-        raise FlatgradError(f"--mode {mode} writes scalar Python code: compile a scalar "
-                            "formula for the python target")
+    if plan.graph.has_arrays:
+        raise FlatgradError(f"--mode {mode} is for scalar formulas (python code, or numpy "
+                            "code over arrays of points); this program has array inputs")
     tangents = _start(plan, mode)
     for line in plan.forward:
         tangents.lines.append(line)
         _stage_tangent(tangents, line)
     differentiate = _Differentiator(tangents, plan)
-    for line in plan.backward_lines:
+    for line in ([plan.seed] if plan.seed else []) + plan.backward_lines:
         start = len(tangents.lines)
         tangents.lines.append(line)
         differentiate.line(line)
@@ -213,14 +213,17 @@ def _tight(code: str) -> bool:
 @lru_cache(maxsize=None)
 def _patterns() -> tuple:
     """Every scalar gate's forward forms as expression patterns, the most specific
-    first: (gate, pattern, which placeholders are operands). The fast profile's
-    inline forms (the sigmoid) are patterns too, so a line written with them is
-    read back as the one gate it is."""
+    first: (gate, pattern, the spelling whose local gradients go with it). The
+    fast profile's inline forms (the sigmoid) are patterns too, so a line written
+    with them is read back as the one gate it is, and so are the numpy forms
+    (`expit({a})`, `np.maximum({a}, 0.0)`) of a scalar formula run over arrays."""
     found = []
     for gate in GATES.values():
         if not gate.on_scalars:
             continue
-        for form in dict.fromkeys((gate.forward, gate.fast)):
+        forms = {gate.forward: "python", gate.fast: "python"}
+        forms.setdefault(gate.forward_form("teach", "numpy"), "numpy")
+        for form, spelling in forms.items():
             if not form:
                 continue
             tree = ast.parse(re.sub(r"\{(a|b)\}", r"__\1", form), mode="eval").body
@@ -229,9 +232,10 @@ def _patterns() -> tuple:
             if not size:
                 continue   # a copy, `{a}`, is no pattern: it matches anything
             # of two forms alike (math.pow), the gate that differentiates more operands
-            found.append((-size, -sum(local is not None for local in gate.local), gate, tree))
+            found.append((-size, -sum(local is not None for local in gate.local), gate, tree,
+                          spelling))
     found.sort(key=lambda item: item[:2])
-    return tuple((gate, tree) for *_, gate, tree in found)
+    return tuple((gate, tree, spelling) for *_, gate, tree, spelling in found)
 
 
 def _match(pattern, node, bound: dict) -> bool:
@@ -284,12 +288,22 @@ class _Differentiator:
         the expression's value where a variable holds it."""
         if isinstance(node, ast.Name):
             return self.tangents.result(node.id)
-        if isinstance(node, (ast.Constant, ast.Attribute)):
-            return ZERO   # a number, or math.pi
-        for gate, pattern in _patterns():
+        if isinstance(node, (ast.Constant, ast.Attribute, ast.Compare)):
+            return ZERO   # a number, math.pi, or a test (a mask) that is constant nearby
+        for gate, pattern, spelling in _patterns():
             bound: dict = {}
             if _match(pattern, node, bound):
-                return self._through(gate, node, bound, out)
+                return self._through(gate, node, bound, out, spelling)
+        np_ = self.plan.graph.globals["np"]
+        if isinstance(node, ast.Call) and _text(node.func) in (
+                f"{np_}.ones_like", f"{np_}.zeros_like", f"{np_}.sign"):
+            return ZERO   # the seed (a one), a zero gradient, a sign: constant nearby
+        if isinstance(node, ast.Call) and _text(node.func) == f"{np_}.where" \
+                and len(node.args) == 3:   # numpy's routing choice
+            body, orelse = self.tangent(node.args[1]), self.tangent(node.args[2])
+            if not body and not orelse:
+                return ZERO
+            return f"{np_}.where({_text(node.args[0])}, {body or '0.0'}, {orelse or '0.0'})"
         if isinstance(node, ast.IfExp):
             # a routing choice: the value it takes is one branch, near the point too
             body, orelse = self.tangent(node.body), self.tangent(node.orelse)
@@ -298,7 +312,7 @@ class _Differentiator:
             return f"{body or '0.0'} if {_text(node.test)} else {orelse or '0.0'}"
         raise FlatgradError(f"cannot differentiate {_text(node)!r} in the gradient program")
 
-    def _through(self, gate: Gate, node, bound: dict, out: str) -> str:
+    def _through(self, gate: Gate, node, bound: dict, out: str, spelling: str) -> str:
         operands = [bound.get(f"__{letter}") for letter in "ab"[:gate.arity]]
         texts = [_paren(_text(operand)) if operand is not None else "" for operand in operands]
         terms = []
@@ -308,8 +322,8 @@ class _Differentiator:
             dot = self.tangent(operand)
             if not dot:
                 continue
-            local = gate.code(_rename(gate.local_form(i, self.plan.profile), self.plan.graph),
-                              texts, out or _paren(_text(node)))
+            form = gate.local_form(i, self.plan.profile, spelling)
+            local = gate.code(_rename(form, self.plan.graph), texts, out or _paren(_text(node)))
             terms.append(chain(local, _paren(dot), self.plan.profile))
         # the very same operations, with no parentheses beyond those they need
         return _tidy(_sum(terms)) if terms else ZERO

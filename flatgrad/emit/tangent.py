@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..core import tangent as tangent_stage
 from ..core.tangent import TangentPlan
+from .numpy import _rebinding
 from . import (Emitted, environment, header, helpers, import_line, imports_math, line_map,
                module_names, signature, tagged)
 
@@ -36,7 +37,9 @@ def emit(tangents: TangentPlan, with_values: bool = False) -> Emitted:
     graph = plan.graph
     numpy = plan.spelling == "numpy"
     elementwise = numpy and not graph.has_arrays
-    pairs = tagged(plan, tangents.lines, with_values)
+    # over arrays of points `dx += ...` is `dx = dx + ...`, as the numpy target writes it
+    pairs = tagged(plan, [_rebinding(line) for line in tangents.lines] if elementwise
+                   else tangents.lines, with_values)
     code = "\n".join(text for line, text in pairs if line is not None)
     used = helpers(plan, code, plan.spelling)
     uses_math = imports_math(plan, code + "\n".join(used))
@@ -66,6 +69,8 @@ def emit(tangents: TangentPlan, with_values: bool = False) -> Emitted:
         local = module_names(plan, ["full", "shape"])
         context.update(full=local["full"], shape=local["shape"],
                        shapes=", ".join(f"{np_}.shape({n})" for n in graph.inputs))
+        if tangents.mode != "forward":   # one entry per point, as every other result
+            context["results"] = [f"{local['full']}({r}, {local['shape']})" for r in results]
     source = environment().get_template("tangent.py.j2").render(context)
     return Emitted(source, line_map(source, [pair for pair in pairs if pair[0] is not None]))
 
