@@ -80,3 +80,16 @@ def test_markdown_and_refusals(tmp_path):
                           check=False)
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     assert not (tmp_path / "w.html").exists()
+
+
+def test_the_neurons_passes_give_the_notes_gradient_and_no_negative_zero():
+    from flatgrad.teach import forward_mode
+    g = flatgrad.compile("dot = w0*x0 + w1*x1 + w2; f = σ(dot)", wrt="w0,w1,w2",
+                         profile="teach")
+    point = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
+    section = forward_mode.build(g.plan, point)
+    # the notes: dw = [-0.197, -0.393, 0.197]
+    assert [r["value"] for r in section["results"]] == ["-0.196612", "-0.393224", "0.196612"]
+    assert all(t != "-0" for row in section["rows"] for t in row["tangents"])
+    if section["dot_text"]:
+        assert "(-1, -0, -0)" not in section["dot_text"] and "(-1, 0, 0)" in section["dot_text"]

@@ -41,12 +41,12 @@ def build(plan: Plan, point: dict, draw: bool = True) -> dict:
             "ref": line.ref, "code": line.text, "value": format_value(passes[0]["values"][
                 node.name]) if passes else format_value(line.value),
             "tangent": tangent.text if tangent else f"{dot or node.name + '_dot'} = 0",
-            "tangents": [format_value(p["values"].get(dot, 0.0) if tangent else 0.0)
+            "tangents": [_shown(p["values"].get(dot, 0.0) if tangent else 0.0)
                          for p in passes]})
     output = graph.nodes[graph.output].name
     result = tangents.results[0]
     results = [{"text": f"d{output}/d{p['input']}",
-                "value": format_value(p["values"].get(result, 0.0) if result else 0.0),
+                "value": _shown(p["values"].get(result, 0.0) if result else 0.0),
                 "dot": p["dot"]} for p in passes]
     count = len(plan.wrt)
     dot_text = None
@@ -56,7 +56,7 @@ def build(plan: Plan, point: dict, draw: bool = True) -> dict:
             dot = tangents.dots.get(variable)
             numbers = [p["values"].get(dot, 0.0) if dot and variable in tangents.active else 0.0
                        for p in passes]
-            shown[variable] = "(" + ", ".join(f"{v:.3g}" for v in numbers) + ")"
+            shown[variable] = "(" + ", ".join(f"{v + 0.0:.3g}" for v in numbers) + ")"
         dot_text = diagram.dot_source(plan, point, tangents=shown)
     return {
         "passes": passes, "rows": rows, "results": results, "output": output,
@@ -64,3 +64,8 @@ def build(plan: Plan, point: dict, draw: bool = True) -> dict:
         "cost": {"inputs": count, "forward_passes": count, "reverse_passes": 1},
         "dot_text": dot_text,
     }
+
+
+def _shown(value) -> str:
+    # x0 * w0_dot with w0_dot = 0 and x0 < 0 is -0.0: a tangent of zero, shown as 0
+    return format_value(value + 0.0)
