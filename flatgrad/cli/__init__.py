@@ -21,9 +21,9 @@ from ..points import RANDOM, point_for, show
 from .teaching import add_diagram_options, add_handout_options, write_diagram, write_handout
 
 EXIT_BAD_INPUT = 2
+EXIT_GRADIENT_MISMATCH = 1
 MODES_HELP = ("reverse: f and f_and_grad (default); forward: f_jvp, each line followed by its "
               "tangent; hvp: f_hvp, the Hessian times a direction; hessian: f_hvp and f_hessian")
-EXIT_GRADIENT_MISMATCH = 1
 
 
 def _read_expression(args) -> str:
