@@ -108,6 +108,21 @@ class Compiled:
             self._split = modes.Split(self.graph, self.wrt, self.plan.profile, self.defaults)
         return self._split.vjp(args, kwargs, self.check_shapes)
 
+    def jvp(self, /, *args, **kwargs):
+        """The value and its derivative along a direction, by forward mode:
+        `g.jvp(x, y, x_dot, y_dot)` -> (f, f_dot), one tangent per input in wrt."""
+        return modes.call(self, "jvp", args, kwargs)
+
+    def hvp(self, /, *args, **kwargs):
+        """The Hessian times a direction, by forward mode over the reverse pass:
+        `g.hvp(x, y, vx, vy)` -> one entry per input in wrt, in wrt order."""
+        return modes.call(self, "hvp", args, kwargs)
+
+    def hessian(self, /, *args, **kwargs):
+        """The Hessian at a point, rows and columns in wrt order (hvp with unit
+        directions)."""
+        return modes.call(self, "hessian", args, kwargs)
+
     def source_at(self, /, **point) -> str:
         """The module with a comment after every line giving its value at `point`."""
         point = complete_point(self.inputs, {**self.defaults, **point}, self.shapes,

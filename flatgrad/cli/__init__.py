@@ -15,14 +15,19 @@ from ..core.plan import PROFILES
 from ..core.shapes import parse_option
 from ..emit import TARGETS
 from ..errors import FlatgradError, FlatgradWarning
-from ..points import RANDOM, point_for, show
 from ..modes import EXPORTS, MODES
+from ..modes import source as mode_source
+from ..points import RANDOM, point_for, show
 from . import modes
 from .teaching import (add_diagram_options, add_handout_options, lessons_in, write_booklet,
                        write_diagram, write_handout)
 
 EXIT_BAD_INPUT = 2
 EXIT_GRADIENT_MISMATCH = 1
+MODES_HELP = ("reverse: f and f_and_grad (default); forward: f_jvp, each line followed by its "
+              "tangent; hvp: f_hvp, the Hessian times a direction; hessian: f_hvp and "
+              "f_hessian; split: f_forward and f_backward(df, cache); layer: a class with "
+              "forward and backward")
 
 
 def _read_expression(args) -> str:
@@ -93,12 +98,13 @@ def _shapes(args):
 
 
 def cmd_compile(args) -> int:
-    if modes.wanted(args) != "reverse":
+    split_kind = modes.split_kind(args)
+    if split_kind:
         args.source_text, args.shapes = _read_expression(args), _shapes(args)
-        return modes.cmd_modular(args, modes.wanted(args))
+        return modes.cmd_modular(args, split_kind)
     compiled = _compile(args)
-    source = compiled.source_at(**point_for(compiled, args.at, args.seed)) if args.at \
-        else compiled.source
+    source = mode_source(compiled, args.mode,
+                         point_for(compiled, args.at, args.seed) if args.at else None)
     if args.output and args.output != "-":
         write_module(args.output, source, force=args.force)
         print(f"wrote {args.output}", file=sys.stderr)
@@ -177,10 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "W=[[1,2],[3,4]] or random (or --at x=3 --at y=-4: one "
                                      "point)")
     compile_parser.add_argument("--seed", type=int, default=0, help="the seed of --at random")
-    compile_parser.add_argument("--mode", choices=MODES, default="reverse",
-                                help="reverse: f and f_and_grad; split: f_forward and "
-                                     "f_backward(df, cache); layer: a class with forward "
-                                     "and backward")
+    compile_parser.add_argument("--mode", choices=MODES, default="reverse", help=MODES_HELP)
     compile_parser.add_argument("--export", choices=EXPORTS,
                                 help="a torch.autograd.Function or a jax.custom_vjp function")
     compile_parser.set_defaults(run=cmd_compile)

@@ -7,14 +7,16 @@ from .. import arguments
 from ..api import compile as compile_formula
 from ..api import write_module
 from ..errors import FlatgradError
+from ..modes import split
 
 
-def wanted(args) -> str:
-    """The split mode or export asked for ("reverse" for neither)."""
+def split_kind(args) -> str | None:
+    """The split mode or export asked for (None for neither: reverse mode, or a
+    mode of tangents)."""
     if args.export and args.mode != "reverse":
         raise FlatgradError(f"--export {args.export} writes its own forward and backward: "
                             f"give it without --mode {args.mode}")
-    return args.export or args.mode
+    return args.export or (args.mode if args.mode in split.MODES else None)
 
 
 def cmd_modular(args, kind: str) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import atomic_write, points
 from ..api import Compiled
 from ..errors import FlatgradError
-from ..teach import diagram, handout, lesson, pdf, worksheet
+from ..teach import diagram, forward_mode, handout, lesson, pdf, worksheet
 from ..teach.nice_points import nice_points
 
 HANDOUT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
@@ -60,6 +60,9 @@ def add_handout_options(parser) -> None:
                                       "as NAME-key.html)")
     parser.add_argument("--force", action="store_true",
                         help="replace output files flatgrad did not generate")
+    parser.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                        help="forward adds forward mode: one tangent pass per input, the "
+                             "circuit with tangents, the cost of each mode")
 
 
 def add_diagram_options(parser) -> None:
@@ -192,7 +195,13 @@ def write_handout(compiled: Compiled, args) -> int:
     elif drawn and not diagram.available():
         print("flatgrad: note: " + diagram.INSTALL_HINT + "; the handout shows the DOT text "
               "instead of the circuit", file=sys.stderr)
-    document = handout.render(taught, "html" if fmt == "pdf" else fmt, sheet, image, page)
+    if args.mode == "forward" and sheet is not None:
+        raise FlatgradError("--mode forward writes a handout, not a worksheet: leave out "
+                            "--exercise")
+    tangents = forward_mode.build(compiled.plan, point, diagram.legible(compiled.plan)) \
+        if args.mode == "forward" else None
+    document = handout.render(taught, "html" if fmt == "pdf" else fmt, sheet, image, page,
+                              tangents)
     if fmt == "pdf":
         document = _printed(document, args.output)
     if _is_file(args.output):

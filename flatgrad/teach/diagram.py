@@ -32,6 +32,7 @@ from .typeset import BINARY, TEXT, typeset
 
 VALUE_COLOUR = "#2e7d32"
 GRADIENT_COLOUR = "#c62828"
+TANGENT_COLOUR = "#1565c0"      # forward mode's tangents
 NAME_COLOUR = "#777777"
 FONT = "DejaVu Sans"
 FORMATS = ("dot", "svg", "png")
@@ -56,11 +57,14 @@ BOX = "\u2610"
 
 
 def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
-               values: bool = True, gradients: bool = True, boxes: bool = False) -> str:
+               values: bool = True, gradients: bool = True, boxes: bool = False,
+               tangents=None) -> str:
     """The DOT text of the circuit; with `point`, the edges carry values and gradients
     (either can be left out, as a worksheet does). Over arrays every edge carries
     its shape, and the numbers of small arrays only. With `boxes`, a number left out
-    is an empty box on its wire, for a student to fill in."""
+    is an empty box on its wire, for a student to fill in. `tangents` (a variable's
+    name -> the text of its tangents) puts forward mode's tangents where the
+    gradients go."""
     graph = plan.graph
     known: dict = evaluate(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
@@ -78,6 +82,10 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
 
     def wire(tail: Node, value, gradient) -> str:
         shape = describe(tail.shape) if arrays and tail.shape else ""
+        if tangents is not None:
+            return _edge_label(tail.name if tail.kind == "stage" else "", shape,
+                               value if values else None, tangents.get(tail.name, "0"),
+                               TANGENT_COLOUR)
         hidden = BOX if boxes else None
         return _edge_label(tail.name if tail.kind == "stage" else "", shape,
                            value if values or value is None else hidden,
@@ -220,7 +228,8 @@ _BOX_CELL = ('<tr><td border="1" color="#444444" width="44" height="16" fixedsiz
              '</td></tr>')
 
 
-def _edge_label(name: str, shape: str, value: str | None, gradient: str | None) -> str:
+def _edge_label(name: str, shape: str, value: str | None, gradient: str | None,
+                colour: str = GRADIENT_COLOUR) -> str:
     """Graphviz HTML-like label: the value above, the gradient below, in colour; over
     arrays the wire's shape first, in grey beside its name."""
     rows = []
@@ -241,7 +250,7 @@ def _edge_label(name: str, shape: str, value: str | None, gradient: str | None) 
     if gradient == BOX:
         rows.append(_BOX_CELL)
     elif gradient is not None:
-        rows.append(f'<tr><td><font color="{GRADIENT_COLOUR}">{html.escape(gradient)}'
+        rows.append(f'<tr><td><font color="{colour}">{html.escape(gradient)}'
                     f'</font></td></tr>')
     if not rows:
         return _quoted(name)

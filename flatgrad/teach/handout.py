@@ -73,7 +73,8 @@ def _environment() -> jinja2.Environment:
 
 
 def render(lesson: Lesson, fmt: str = "html", worksheet: Worksheet | None = None,
-           diagram_image: str | None = None, page: Page = Page()) -> str:
+           diagram_image: str | None = None, page: Page = Page(),
+           forward_mode: dict | None = None) -> str:
     """The handout (or, given a worksheet, the worksheet) as HTML or Markdown.
 
     Markdown cannot hold an SVG inline everywhere, so it links `diagram_image`
@@ -81,6 +82,10 @@ def render(lesson: Lesson, fmt: str = "html", worksheet: Worksheet | None = None
     """
     context = _context(lesson, fmt, worksheet, page=page)
     context["diagram_image"] = diagram_image
+    # the forward-mode section (teach/forward_mode.py), its circuit drawn here
+    context["forward_mode"] = forward_mode and {
+        **forward_mode, "diagram_svg": Markup(diagram.inline_svg(forward_mode["dot_text"]))
+        if forward_mode["dot_text"] and fmt == "html" and diagram.available() else None}
     return _environment().get_template(_template("handout", fmt)).render(context)
 
 
@@ -190,6 +195,8 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
                      for p in lesson.patterns],
         "value_colour": diagram.VALUE_COLOUR,
         "gradient_colour": diagram.GRADIENT_COLOUR,
+        "tangent_colour": diagram.TANGENT_COLOUR,
+        "forward_mode": None,
     }
 
 

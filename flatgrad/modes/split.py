@@ -12,12 +12,12 @@ import builtins
 import importlib
 import linecache
 
-from .core import split as split_stage
-from .core.graph import Graph
-from .emit import Emitted
-from .errors import FlatgradError
+from ..core import split as split_stage
+from ..core.graph import Graph
+from ..emit import Emitted
+from ..errors import FlatgradError
 
-MODES = ("reverse", "split", "layer")
+MODES = ("split", "layer")
 EXPORTS = ("torch", "jax")
 
 
@@ -30,9 +30,9 @@ def split(graph: Graph, wrt, profile: str, kind: str) -> split_stage.Split:
 
 
 def emit(graph: Graph, wrt, profile: str, kind: str) -> Emitted:
-    if kind not in MODES[1:] + EXPORTS:
+    if kind not in MODES + EXPORTS:
         raise FlatgradError(f"unknown mode {kind!r}; choose one of {MODES + EXPORTS}")
-    module = importlib.import_module(f".emit.{kind}", __package__)
+    module = importlib.import_module(f"..emit.{kind}", __package__)
     return module.emit(split(graph, wrt, profile, kind))
 
 
@@ -106,5 +106,5 @@ class Modular:
         return self._split.vjp(args, kwargs)
 
     def write(self, path, force: bool = False, source: str | None = None):
-        from .atomic_write import write
+        from ..atomic_write import write
         return write(path, source or self.source, force)

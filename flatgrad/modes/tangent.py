@@ -1,0 +1,102 @@
+"""`Compiled.jvp`, `.hvp` and `.hessian`: the modes that transform the plan into
+tangent lines (core/tangent.py), their modules written by emit/tangent.py and
+compiled on first use."""
+from __future__ import annotations
+
+import builtins
+import linecache
+
+from ..core import plan as plan_stage
+from ..core import tangent as tangent_stage
+from ..emit import tangent as tangent_emit
+from ..errors import FlatgradError
+
+MODES = tangent_stage.MODES
+
+
+def transformed(compiled, mode: str) -> tangent_stage.TangentPlan:
+    if mode not in tangent_stage.MODES:
+        raise FlatgradError(f"unknown mode {mode!r}; choose one of {MODES}")
+    return tangent_emit.transform(compiled.plan, mode)
+
+
+def source(compiled, mode: str, point: dict | None = None) -> str:
+    """The module `--mode` writes; at a point, every line annotated with its value,
+    the direction being the first input's unit tangent (x_dot = 1, the others 0)."""
+    if mode == "reverse":
+        return compiled.source_at(**point) if point else compiled.source
+    tangents = transformed(compiled, mode)
+    if point is None:
+        return tangent_emit.emit(tangents).source
+    directions = {name: (1.0 if i == 0 else 0.0) * _ones(point[name])
+                  for i, name in enumerate(compiled.wrt)}
+    tangent_stage.evaluate(tangents, point, directions)
+    return tangent_emit.emit(tangents, with_values=True).source
+
+
+def _ones(value):
+    import numpy as np
+    return np.ones_like(value, dtype=float) if np.ndim(value) else 1.0
+
+
+def function(compiled, suffix: str):
+    """The generated function `f_<suffix>` (jvp, hvp or hessian), compiled once."""
+    cache = compiled.__dict__.setdefault("_tangent_functions", {})
+    if suffix not in cache:
+        mode = {"jvp": "forward", "hvp": "hessian", "hessian": "hessian"}[suffix]
+        if ("module", mode) not in cache:
+            tangents = transformed(compiled, mode)
+            emitted = tangent_emit.emit(tangents)
+            namespace: dict = {"__name__": f"flatgrad_{compiled.name}_{mode}"}
+            filename = f"<flatgrad {compiled.name} {mode}>"
+            # registered as the reverse mode's module is: tracebacks show the lines
+            linecache.cache[filename] = (len(emitted.source), None,
+                                         emitted.source.splitlines(True), filename)
+            # Only flatgrad's own output is executed, never text from the input.
+            exec(builtins.compile(emitted.source, filename, "exec"), namespace)
+            cache["module", mode] = (namespace,
+                                     tangent_emit.function_names(compiled.plan, mode))
+            cache["lines", filename] = (emitted.lines, tangents)
+        namespace, names = cache["module", mode]
+        cache[suffix] = namespace[names[suffix]]
+    return cache[suffix]
+
+
+def _named(compiled, error: BaseException) -> BaseException | None:
+    """The error, saying which generated line raised it (None: no generated line did)."""
+    cache = compiled.__dict__.get("_tangent_functions", {})
+    traceback = error.__traceback__
+    while traceback is not None:
+        lines, tangents = cache.get(("lines", traceback.tb_frame.f_code.co_filename),
+                                    ({}, None))
+        line = lines.get(traceback.tb_lineno)
+        if line is not None and plan_stage.can_raise(line):
+            message = f"{error} at the tangent line {line.text} of stage ({line.ref})" \
+                if tangents.is_tangent(line) else \
+                plan_stage.describe_failure(line, compiled.graph, error)
+            try:
+                return type(error)(f"{message}, in {compiled.formula}")
+            except TypeError:   # an exception type that takes other arguments
+                return None
+        traceback = traceback.tb_next
+    return None
+
+
+def call(compiled, suffix: str, args, kwargs):
+    """Run `f_<suffix>` on the point (and direction), the arguments' shapes checked;
+    with wrt naming one input, the bare entry, as `grad` gives it."""
+    count = len(compiled.inputs)
+    compiled.check_shapes(*args[:count], **{k: v for k, v in kwargs.items()
+                                            if k in compiled.inputs})
+    try:
+        result = function(compiled, suffix)(*args, **kwargs)
+    except (ArithmeticError, ValueError) as error:
+        named = _named(compiled, error)
+        if named is None:
+            raise
+        raise named from error
+    if compiled.bare and suffix == "hvp":
+        return result[0]
+    if compiled.bare and suffix == "hessian":
+        return result[0][0]
+    return result
