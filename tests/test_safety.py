@@ -38,7 +38,7 @@ PAYLOADS = [
     "getattr(x, '__class__')",
     "x.__class__",
     "x.real",
-    "math.exp(x)",
+    "math.exp.__call__(x)",
     "np.exp(x)",
     "().__class__.__bases__[0].__subclasses__()",
     "(1).__class__",

@@ -78,6 +78,9 @@ class Gate:
     variadic: bool = False                # max(a, b, c) folds into max(max(a, b), c)
     notation: str = ""                    # typeset as a root, bars or a power
     symbol: str = ""                      # how the notes write it on the board (σ)
+    # several operations the notes group into one gate and call by name where they
+    # draw it or write it as a call (the slides' `L = sigmoid(s3)`)
+    grouped: bool = False
 
     @property
     def arity(self) -> int:
@@ -100,6 +103,11 @@ class Gate:
             return self.numba
         return self.fast if profile == "fast" and self.fast else self.forward
 
+    @property
+    def as_call(self) -> str:
+        """The gate as a call of its own name: `sigmoid({a})`."""
+        return f"{self.call}({', '.join('{%s}' % c for c in 'ab'[:self.arity])})"
+
     def local_form(self, i: int, profile: str = "teach", spelling: str = "python") -> str | None:
         if spelling == "numpy":
             if self.numpy_local:
@@ -120,7 +128,8 @@ class Gate:
 
     @property
     def forward_fn(self) -> Callable:
-        return _compile_template(self.forward, self.arity)
+        # the fast form rounds as the notes' does and never overflows (a constant σ(-1000))
+        return _compile_template(self.fast or self.forward, self.arity)
 
 
     @property
@@ -432,6 +441,24 @@ def _expand_div(s, a, b):
     return s.gate("mul", a, inverse)
 
 
+def _expand_recip(s, a):
+    # 1.0 / (1 + exp(-z)), the notes' spelling of the sigmoid, is the sigmoid gate
+    # (its local gradient (1 - f) * f), except at `--gates primitive`
+    inner = _gates_of(s, a, "add")
+    if s.level != "primitive" and inner and s.is_const(inner[0]) and s.value(inner[0]) == 1:
+        exp = _gates_of(s, inner[1], "exp")
+        neg = exp and _gates_of(s, exp[0], "neg")
+        if neg:
+            return s.gate("sigmoid", neg[0])
+    return s.gate("recip", a, expand=False)
+
+
+def _gates_of(s, index, name):
+    """The operands of node `index` if it is a stage of gate `name`, else ()."""
+    node = s.nodes[index]
+    return node.args if node.kind == "stage" and node.gate.name == name else ()
+
+
 def _expand_pow(s, a, b):
     if not s.is_const(b):
         return s.gate("pow", a, b, expand=False)
@@ -503,8 +530,8 @@ _GATES = [
          "div scales the numerator's gradient by 1/den and gives the denominator -f/den",
          "div", expand=_expand_div, primitive=_primitive_div, roles=("num", "den"),
          short="quot", operator="/"),
-    Gate("recip", "1.0 / {a}", ("-1.0 / {a}**2",), "inv{a}", "1/x has local gradient -1/x²",
-         "unary"),
+    Gate("recip", "1.0 / {a}", ("-1.0 / ({a}**2)",), "inv{a}", "1/x has local gradient -1/x²",
+         "unary", fast_local=("-1.0 / {a}**2",), expand=_expand_recip),
     Gate("neg", "-{a}", ("-1",), "neg{a}", "negation flips the sign of the gradient", "add",
          operator="neg"),
     Gate("copy", "{a}", ("1",), "copy{a}", "a copy passes the gradient unchanged", "add"),
@@ -581,12 +608,14 @@ _GATES = [
          numpy_local=("{a} / np.where({out} == 0.0, 1.0, {out})",
                       "{b} / np.where({out} == 0.0, 1.0, {out})")),
     # -- the neural-network gates --------------------------------------------------
-    Gate("sigmoid", "sigmoid({a})", ("(1 - {out}) * {out}",), "sig{a}",
+    # the notes' own line, which overflows below about -709 (the stage is then named);
+    # the fast form is the helper's, exact there
+    Gate("sigmoid", "1.0 / (1 + math.exp(-{a}))", ("(1 - {out}) * {out}",), "sig{a}",
          "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
          "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))",
          fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
          fast_local=("(1.0 - {out}) * {out}",), call="sigmoid", numpy="expit({a})",
-         aliases=("σ", "logistic", "expit"), symbol="σ"),
+         aliases=("σ", "logistic", "expit"), symbol="σ", grouped=True),
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
          "softplus has the sigmoid as its local gradient", "unary",
          sympy="sympy.log(1 + sympy.exp({a}))", call="softplus",

@@ -49,13 +49,15 @@ REFUSED = {
     "~": "bitwise operators are not allowed", "<<": "bitwise operators are not allowed",
     ">>": "bitwise operators are not allowed", "!": "'!' is not allowed",
     "`": "backticks are not allowed", "$": "'$' is not allowed", "?": "'?' is not allowed",
-    ".": "attribute access is not allowed (only .T, the transpose): call gates by name, "
-         "e.g. exp(x), not math.exp(x)",
+    ".": "attribute access is not allowed (only .T, the transpose, and math. before a "
+         "call, as in math.exp(x)): call gates by name, e.g. exp(x)",
     "\\": "a backslash is only allowed at the end of a line",
 }
 _SYMBOLS = sorted(["**", "+", "-", "*", "/", "@", "(", ")", ",", ";", "="] + list(REFUSED)
                   + list(BOARD_OPERATORS) + ["√"], key=len, reverse=True)
 _ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `math.` before a call, as the notes write `math.exp(-x)`: read as the call alone.
+_MATH_CALL = re.compile(r"(?<![\w.])math\.(?=[A-Za-z_]\w*\s*\()")
 # Longest first, so '**' wins over '*'.
 _SYMBOL_RE = re.compile("|".join(re.escape(s) for s in _SYMBOLS))
 
@@ -172,6 +174,10 @@ def tokenize(source: str) -> list[Token]:
                       col, j - i)
             tokens.append(Token("sup", digits, line, col, j - i))
             i = j
+            continue
+        notes_call = _MATH_CALL.match(source, i)
+        if notes_call:
+            i = notes_call.end()   # the notes' math.exp(x) is the gate exp(x)
             continue
         ascii_name = _ASCII_NAME.match(source, i)
         if ascii_name and (ascii_name.end() == n or source[ascii_name.end()] < "\x80"):

@@ -113,7 +113,9 @@ def gate_label(graph: Graph, node: Node) -> str:
     (+1); the function of a call (exp, σ); the template itself otherwise (1/x, x²)."""
     gate = node.gate
     # a gate over whole arrays has no Python form: its numpy form says what it does
-    template = re.sub(r"\{(a|b)\}", r"\1", gate.forward or gate.forward_form(spelling="numpy"))
+    template = gate.as_call if gate.grouped else gate.forward or gate.forward_form(
+        spelling="numpy")
+    template = re.sub(r"\{(a|b)\}", r"\1", template)
     tree = ast.parse(template, mode="eval").body
     operands = {letter: graph.nodes[arg] for letter, arg in zip("ab", node.args)}
     shown = {letter: operand.text if operand.kind == "const" else placeholder
