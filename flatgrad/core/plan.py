@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from ..errors import FlatgradError
 from .gates import OVERFLOW, Gate, helper_table
 from .graph import Graph, Node
+from .styles import Style
 from .shapes import broadcast_shapes, describe
 
 PROFILES = ("fast", "teach")
@@ -78,6 +79,7 @@ class Plan:
     zeros: list[Line] = field(default_factory=list)
     seed: Line | None = None           # d<output> = 1 in the output's dtype, over arrays
     over_arrays: frozenset = frozenset()   # nodes whose values are numpy arrays
+    style: Style | None = None         # a listing's factor order and seed line
 
     @property
     def grads(self) -> tuple[str, ...]:
@@ -113,11 +115,12 @@ class Plan:
 
 
 def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python",
-          elementwise: bool = False) -> Plan:
+          elementwise: bool = False, style: Style | None = None) -> Plan:
     """The plan of `graph`'s gradient, its lines spelled for `spelling`.
 
     `elementwise`: a scalar formula run over numpy arrays that broadcast
-    together, every stage that depends on an input then being an array."""
+    together, every stage that depends on an input then being an array.
+    `style`: a listing's factor order and seed line (core/styles.py)."""
     if profile not in PROFILES:
         raise FlatgradError(f"unknown profile {profile!r}; choose one of {PROFILES}")
     if spelling not in SPELLINGS:
@@ -133,7 +136,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             hint="reduce it, e.g. sum(...) or mean(...)")
     wrt = _check_wrt(graph, wrt)
     over_arrays = _over_arrays(graph, elementwise) if spelling == "numpy" else frozenset()
-    plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays)
+    plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays, style=style)
     stages = graph.stages
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
     for node in stages:
@@ -157,6 +160,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             plan.seed.code += "[()]"
             plan.seed.why = (f"d{output.name}/d{output.name} = 1 in {output.name}'s dtype, as "
                              "a numpy scalar: a 0-d array would change under +=")
+    elif style and style.seed:   # the slides' grad_L = 1.0
+        plan.seed = Line(output.grad, "1.0", ref[output.index], node=output.index)
     held = {output.index: ()}
     contributions: dict[int, list[Line]] = {}
     assigned: set[int] = set()
@@ -220,6 +225,8 @@ def _forward_code(plan: Plan, node: Node, profile: str) -> str:
     spelling = plan.spelling_of(node.index)
     # whole-array numpy has no CPython overheads to dodge: it keeps the notes' forms
     template = node.gate.forward_form(profile if spelling != "numpy" else "teach", spelling)
+    if plan.style and plan.style.calls and node.gate.grouped and spelling != "numpy":
+        template = node.gate.as_call   # the slides' L = sigmoid(s3)
     return _fill(plan.graph, node, template)
 
 
@@ -244,24 +251,26 @@ def _local_code(plan: Plan, node: Node, i: int) -> str:
 
 def _chain_code(plan: Plan, node: Node, i: int, upstream: str) -> str:
     if not upstream:  # at the output, where the upstream gradient is 1
-        return chain(_local_code(plan, node, i), "", plan.profile)
-    template = _chain_template(node.gate, i, plan.profile, plan.spelling_of(node.index))
+        return chain(_local_code(plan, node, i), "", plan.profile, plan.style)
+    template = _chain_template(node.gate, i, plan.profile, plan.spelling_of(node.index),
+                               plan.style)
     return _fill(plan.graph, node, template).replace("{up}", upstream)
 
 
 _CHAINS: dict = {}
 
 
-def _chain_template(gate: Gate, i: int, profile: str, spelling: str) -> str:
+def _chain_template(gate: Gate, i: int, profile: str, spelling: str,
+                    style: Style | None = None) -> str:
     """The local gradient of operand `i` times the upstream gradient `{up}`: the
     VJP of an elementwise gate, decided once per template, not once per line."""
-    key = (gate.local_form(i, profile, spelling), profile)
+    key = (gate.local_form(i, profile, spelling), profile, style)
     if key not in _CHAINS:
-        _CHAINS[key] = chain(key[0], "{up}", profile)
+        _CHAINS[key] = chain(key[0], "{up}", profile, style)
     return _CHAINS[key]
 
 
-def chain(local: str, upstream: str, profile: str) -> str:
+def chain(local: str, upstream: str, profile: str, style: Style | None = None) -> str:
     """One chain-rule product: the local gradient times the upstream gradient.
 
     `teach` writes it as the notes do, `(local) * dup`. `fast` drops a unit
@@ -270,6 +279,9 @@ def chain(local: str, upstream: str, profile: str) -> str:
     """
     if not upstream:  # at the output, where the upstream gradient is 1
         return f"{local}.0" if re.fullmatch(r"-?\d+", local) else local
+    styled = style.chain(local, upstream) if style else None
+    if styled is not None:
+        return styled
     if profile == "teach":
         return f"({local}) * {upstream}"
     if local == "1":
@@ -340,7 +352,7 @@ def _vjp(plan: Plan, line: Line, held: dict[int, tuple]) -> str:
         upstream, up_shape = f"{np_}.broadcast_to({upstream}, {stage.name}.shape)", stage.shape
     ranks = tuple(len(graph.nodes[a].shape) for a in stage.args)
     template = gate.vjp_form(line.operand, ranks) or \
-        _chain_template(gate, line.operand, plan.profile, "numpy")
+        _chain_template(gate, line.operand, plan.profile, "numpy", plan.style)
     code = _fill(graph, stage, template).replace("{up}", upstream)
     operand = graph.nodes[line.node].shape
     if gate.spreads:
