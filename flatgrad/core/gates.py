@@ -297,6 +297,22 @@ def conv2d_grad_x(dy, w):
     padded = np.pad(dy, [(0, 0)] * (dy.ndim - 2) + [(k1 - 1, k1 - 1), (k2 - 1, k2 - 1)])
     rotated = w[..., ::-1, ::-1]
     return conv2d(padded, rotated if w.ndim == 2 else rotated.swapaxes(0, 1))''',
+        "convolve2d": '''\
+def convolve2d(x, w):
+    # True convolution (kernel flipped), valid, stride 1: y[i, j] = sum over a, b of
+    # x[i - a, j - b] * w[a, b], i and j counted from where the whole kernel fits;
+    # the cross-correlation with w rotated 180 degrees (channels as in conv2d).
+    return conv2d(x, w[..., ::-1, ::-1])''',
+        "convolve2d_grad_w": '''\
+def convolve2d_grad_w(x, dy):
+    # dL/dW[a, b] = sum over i, j of dL/dY[i, j] * X[i - a, j - b]: the convolution
+    # of x over dy, which is the correlation of x with dy rotated 180 degrees.
+    return conv2d_grad_w(x, dy)[..., ::-1, ::-1]''',
+        "convolve2d_grad_x": '''\
+def convolve2d_grad_x(dy, w):
+    # dL/dX = dL/dY * flip180(w): the full convolution of dy with w rotated 180
+    # degrees, which is the full correlation of dy with w itself.
+    return conv2d_grad_x(dy, w[..., ::-1, ::-1])''',
     },
 }
 HELPERS["numba"] = HELPERS["python"]   # compiled by numba as they are
@@ -415,6 +431,10 @@ def sympy_conv2d(x, w):
     out = np.array([[[[np.sum(image[:, i:i + k1, j:j + k2] * kernel) for j in range(cols)]
                       for i in range(rows)] for kernel in w] for image in images], dtype=object)
     return out.reshape(x.shape[:-3] + out.shape[1:])
+
+
+def sympy_convolve2d(x, w):
+    return sympy_conv2d(x, np.asarray(w, dtype=object)[..., ::-1, ::-1])
 
 
 def _over_axis(reduce, z, axis):
@@ -711,6 +731,13 @@ _GATES = [
          "convolution of dY with W rotated 180°", "mul", short="conv", shape=shapes.conv2d,
          numpy="conv2d({a}, {b})", vjp=("conv2d_grad_x({up}, {b})", "conv2d_grad_w({a}, {up})"),
          call="conv2d", aliases=("correlate2d",), sympy="sympy_conv2d({a}, {b})"),
+    Gate("convolve2d", "", (), "conv{a}{b}",
+         "convolve2d (valid true convolution, kernel flipped): dL/dW[a, b] is the sum of "
+         "dL/dY[i, j]·X[i - a, j - b], a convolution of X over dY; dL/dX is dY convolved "
+         "with W rotated 180°", "mul", short="conv", shape=shapes.conv2d,
+         numpy="convolve2d({a}, {b})",
+         vjp=("convolve2d_grad_x({up}, {b})", "convolve2d_grad_w({a}, {up})"),
+         call="convolve2d", aliases=("convolve",), sympy="sympy_convolve2d({a}, {b})"),
 ]
 
 GATES: dict[str, Gate] = {g.name: g for g in _GATES}
