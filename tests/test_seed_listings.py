@@ -3,7 +3,8 @@
 The listings are copied into tests/listings/ (see the README there). A listing and
 flatgrad's output are compared line for line after normalising only whitespace and
 comment text: a line's comment, from `#` (or the notes' escaped `\\#`) on, is
-dropped, runs of spaces become one, and blank lines are skipped.
+dropped, and so are its spaces, but for one between two words (`w[0]*x[0]` is
+`w[0] * x[0]`, `def f(w0, x0)` is `def f(w0,x0)`); blank lines are skipped.
 
 The differences allowed, each named where it is used:
 - POINT: a listing's first lines set the example point (`x = 3 # example values`);
@@ -15,6 +16,8 @@ The differences allowed, each named where it is used:
   the slides write `grad_s0` before `grad_s1` for `s2 = s0 + s1` but `grad_w2`
   before `grad_s2` for `s3 = s2 + w2`. flatgrad always writes the left operand's
   line first; the test names each gate where a listing does otherwise.
+- JOINED: the notes' copy of the neuron listing has its lines joined by `\\` (a
+  line break lost on the way); the test splits them there.
 - ONE FUNCTION: the slides write the forward and backward passes in one `def f`;
   flatgrad writes `f` (forward) and `f_and_grad` (both). The `def` line is
   compared with `f`'s, the lines under it with `f_and_grad`'s.
@@ -33,6 +36,8 @@ STAGED = ("compile", REFERENCE, "--style", "cs231n")
 COMPOUND = ("compile", "q = x + y; f = q * z", "--style", "plain", "--grad-prefix", "dfd")
 NEURON = "L = σ(w0*x0 + w1*x1 + w2)"
 FLAT = ("compile", NEURON, "--style", "slides")
+LISTS = "dot = w[0]*x[0] + w[1]*x[1] + w[2]; f = 1.0 / (1 + math.exp(-dot))"
+NOTES_NEURON = ("compile", LISTS, "--style", "plain")
 
 
 def normalised(text: str) -> list[str]:
@@ -40,6 +45,7 @@ def normalised(text: str) -> list[str]:
     lines = []
     for line in text.splitlines():
         code = " ".join(re.split(r"\\?#", line, maxsplit=1)[0].split())
+        code = re.sub(r" ?([^\w ]) ?", r"\1", code)   # spaces beside an operator or bracket
         if code:
             lines.append(code)
     return lines
@@ -66,7 +72,7 @@ class Generated:
                 self.backward.append((normalised(line)[0], int(tag.group(1))))
 
     def def_line(self, function: str) -> str:
-        return re.search(rf"^def {function}\(.*\):$", self.source, re.M).group(0)
+        return normalised(re.search(rf"^def {function}\(.*\):$", self.source, re.M).group(0))[0]
 
 
 def reordered_gates(written: list[str], generated: list[tuple[str, int]]) -> list[int]:
@@ -98,7 +104,7 @@ def outputs():
 
     from conftest import ROOT
     done = {}
-    for command in (STAGED, COMPOUND, FLAT):
+    for command in (STAGED, COMPOUND, FLAT, NOTES_NEURON):
         result = subprocess.run([sys.executable, "-m", "flatgrad", *command],
                                 capture_output=True, text=True, cwd=ROOT,
                                 env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
@@ -111,7 +117,7 @@ def outputs():
 
 def test_staged_forward_pass_is_the_slides_listing(outputs):
     written = listing("staged_forward_002.txt")
-    assert written[:2] == ["x = 3", "y = -4"]          # POINT: --at x=3,y=-4
+    assert written[:2] == ["x=3", "y=-4"]          # POINT: --at x=3,y=-4
     assert outputs[STAGED].forward == written[2:]
 
 
@@ -133,11 +139,36 @@ def test_staged_listing_numbers_are_the_notes(run_cli):
                                      "df/dy", "=", "1.59223"]
 
 
+# -- the neuron with list inputs: seed 001 ------------------------------------------
+
+def test_neuron_is_the_notes_listing(outputs):
+    joined = (LISTINGS / "neuron_001.txt").read_text(encoding="utf-8")
+    written = normalised(joined.replace(" \\\\ ", "\n"))      # JOINED
+    assert written[:2] == ["w=[2,-3,-3]", "x=[-1,-2]"]    # POINT: --at 'w=[2,-3,-3],x=[-1,-2]'
+    generated = outputs[NOTES_NEURON]
+    assert generated.def_line("f") == "def f(w,x):"
+    assert generated.forward == written[2:4]
+    # ORDER: for dot (line 1) the notes write dx before dw
+    assert reordered_gates(written[4:], generated.backward) == [1]
+
+
+def test_neuron_gives_the_notes_numbers(run_cli):
+    result = run_cli("eval", LISTS, "--at", "w=[2,-3,-3],x=[-1,-2]")
+    assert result.returncode == 0, result.stderr
+    said = dict(line.split(" = ") for line in result.stdout.splitlines())
+    numbers = {name: [round(float(v), 3) for v in re.findall(r"-?[\d.]+(?:e-?\d+)?", text)]
+               for name, text in said.items()}
+    assert numbers == {"f": [0.731], "df/dw": [-0.197, -0.393, 0.197],
+                       "df/dx": [0.393, -0.590]}
+    annotated = run_cli(*NOTES_NEURON, "--at", "w=[2,-3,-3],x=[-1,-2]").stdout
+    assert re.search(r"ddot = \(1 - f\) \* f  # \(2\) ddot becomes 0\.1966", annotated)
+
+
 # -- (x + y)z with dfd names: seed 001 ----------------------------------------------
 
 def test_compound_expression_is_the_notes_listing(outputs):
     written = listing("compound_001.txt")
-    assert written[0] == "x = -2; y = 5; z = -4"     # POINT: --at x=-2,y=5,z=-4
+    assert written[0] == "x=-2;y=5;z=-4"     # POINT: --at x=-2,y=5,z=-4
     generated = outputs[COMPOUND]
     assert generated.forward == written[1:3]
     # ORDER: for f = q * z (line 2) the notes write dfdz before dfdq
@@ -200,7 +231,8 @@ def test_every_style_computes_the_fast_profiles_numbers(style, profile):
         assert grads == pytest.approx(expected, rel=1e-12, abs=1e-300)
 
 
-@pytest.mark.parametrize("command", [STAGED, COMPOUND, FLAT], ids=["cs231n", "plain", "slides"])
+@pytest.mark.parametrize("command", [STAGED, COMPOUND, FLAT, NOTES_NEURON],
+                         ids=["cs231n", "plain", "slides", "neuron"])
 def test_each_listing_module_is_clean_python(command, outputs, tmp_path, ruff_check):
     path = tmp_path / "listing.py"
     path.write_text(outputs[command].source, encoding="utf-8")

@@ -35,7 +35,7 @@ FLOAT_WORDS = ("inf", "nan", "infinity")
 
 REFUSED = {
     "'": "strings are not allowed", '"': "strings are not allowed",
-    "[": "subscripts and lists are not allowed: flatgrad works on named scalars",
+    "[": "subscripts are allowed only as a name's constant index, w[0], and lists not at all",
     "]": "subscripts and lists are not allowed: flatgrad works on named scalars",
     "{": "sets, dicts and braces are not allowed", "}": "sets, dicts and braces are not allowed",
     ":": "':' is not allowed (no slices, annotations or lambdas)",
@@ -56,6 +56,8 @@ REFUSED = {
 _SYMBOLS = sorted(["**", "+", "-", "*", "/", "@", "(", ")", ",", ";", "="] + list(REFUSED)
                   + list(BOARD_OPERATORS) + ["√"], key=len, reverse=True)
 _ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A constant subscript of a name, w[0]: an entry of a list input, as the notes write it.
+_SUBSCRIPT = re.compile(r"\[ *\d+ *\]")
 # `math.` before a call, as the notes write `math.exp(-x)`: read as the call alone.
 _MATH_CALL = re.compile(r"(?<![\w.])math\.(?=[A-Za-z_]\w*\s*\()")
 # Longest first, so '**' wins over '*'.
@@ -189,6 +191,9 @@ def tokenize(source: str) -> list[Token]:
                     or keyword.issoftkeyword(name) and name != "_" or name.startswith("__"):
                 pass  # the general loop below reports it
             else:
+                subscript = _SUBSCRIPT.match(source, j)
+                if subscript:   # w[0], an entry of a list input, is one name
+                    name, j = name + subscript.group(0).replace(" ", ""), subscript.end()
                 tokens.append(Token("name", name, line, col, j - i))
                 i = j
                 continue

@@ -83,7 +83,9 @@ class Plan:
 
     @property
     def grads(self) -> tuple[str, ...]:
-        return tuple(self.graph.input_node(name).grad for name in self.wrt)
+        lists = self.graph.lists
+        return tuple(lists[name][1] if name in lists else self.graph.input_node(name).grad
+                     for name in self.wrt)
 
     @property
     def backward_lines(self) -> list[Line]:
@@ -128,6 +130,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     if graph.has_arrays and spelling != "numpy":
         raise FlatgradError("a program with array inputs compiles to numpy code: use the "
                             "numpy target")
+    if graph.lists and spelling != "python":
+        raise FlatgradError(f"list inputs ({', '.join(graph.lists)}) compile to the python "
+                            "target only: for numpy code declare an array, e.g. --shape w=3")
     output = graph.nodes[graph.output]
     if output.shape:
         raise graph.program.error(
@@ -147,7 +152,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     needs = [False] * len(graph.nodes)
     differentiated = set(wrt)
     for node in graph.nodes:
-        needs[node.index] = (node.name in differentiated) if node.kind == "input" else \
+        # an entry w[0] of a list input is differentiated with its list
+        needs[node.index] = (node.name.split("[")[0] in differentiated) \
+            if node.kind == "input" else \
             any(needs[a] for a in node.args)
 
     arrays = graph.has_arrays
@@ -187,6 +194,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
         plan.backward.append(Group(node, f"{node.name} = {header}", lines))
 
     for name in wrt:
+        if name in graph.lists:   # lists.py gathers the gradients of its entries
+            continue
         node = graph.input_node(name)
         if node.index in assigned:
             if arrays:
@@ -196,6 +205,12 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
         plan.zeros.append(Line(node.grad, zero, 0, node=node.index))
     if arrays:
         _copy_before_accumulating(plan)
+    if style and style.fuse:
+        from .fuse import fuse
+        fuse(plan)
+    if graph.lists:
+        from .lists import gather
+        gather(plan)
     return plan
 
 
@@ -306,7 +321,8 @@ def _binds_tighter_than_times(code: str) -> bool:
     tree = ast.parse(re.sub(r"\{(a|b|out|up)\}", r"\1", code), mode="eval").body
     if isinstance(tree, ast.BinOp):
         return isinstance(tree.op, (ast.Mult, ast.Div, ast.Pow))
-    return isinstance(tree, (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.UnaryOp))
+    return isinstance(tree, (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.UnaryOp,
+                             ast.Subscript))
 
 
 def _rename(template: str, graph: Graph) -> str:
@@ -524,8 +540,10 @@ def evaluate(plan: Plan, point: dict) -> dict:
     graph = plan.graph
     space = namespace(graph, plan.spelling)
     values = {}
+    for name in graph.lists:
+        values[name] = [float(entry) for entry in point[name]]
     for node in graph.nodes:
-        if node.kind == "input":
+        if node.kind == "input" and "[" not in node.name:
             values[node.name] = point[node.name] if node.shape or node.name in graph.integer \
                 or plan.over_arrays else float(point[node.name])
     for line in plan.lines:
@@ -537,6 +555,12 @@ def evaluate(plan: Plan, point: dict) -> dict:
                 except (ArithmeticError, ValueError):
                     line.local_value = math.nan
         line.share = result
+        if "[" in line.target:   # an entry of a list's gradient, dw[0] (lists.py)
+            listed, index = line.target[:-1].split("[")
+            if line.accumulate:
+                result = values[listed][int(index)] + result
+            values[listed][int(index)] = line.value = result
+            continue
         if line.accumulate:
             result = values[line.target] + result
         values[line.target] = line.value = result

@@ -33,6 +33,7 @@ class Style:
     factors: str = "local"  # one of FACTOR_ORDERS
     seed: bool = False      # a line for the output's own gradient, d<out> = 1.0
     calls: bool = False     # a grouped gate written as a call of its name: sigmoid(s3)
+    fuse: bool = False      # a named statement one line where it can be (core/fuse.py)
     listing: str = ""       # the listing it reproduces
 
     def chain(self, local: str, upstream: str) -> str | None:
@@ -59,7 +60,7 @@ def _bare(local: str) -> str:
 STYLES = {style.name: style for style in (
     Style("cs231n", "cs231n", "d", "teach",
           listing="the notes' staged computation: sigy, num ... with dx = (1) * dxpy"),
-    Style("plain", "cs231n", "d", "teach", factors="plain",
+    Style("plain", "cs231n", "d", "teach", factors="plain", fuse=True,
           listing="the notes' first examples: dfdx = 1.0 * dfdq, dx = [w[0] * ddot, ...]"),
     Style("slides", "numbered", "grad_", "teach", factors="upstream", seed=True, calls=True,
           listing="the slides' flat code: s0 ... s3, grad_L = 1.0, grad_x1 = grad_s1 * w1"),

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.graph import Graph, Node
-from ..core.plan import Plan, evaluate
+from ..core.plan import Plan, build, evaluate
 from ..core.shapes import describe
 from ..emit import environment, formula
 from ..atomic_write import MARK, mark_png
@@ -59,6 +59,9 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
     (either can be left out, as a worksheet does). Over arrays every edge carries
     its shape, and the numbers of small arrays only."""
     graph = plan.graph
+    if len(plan.forward) < len(graph.stages):
+        # a plan that writes statements whole (core/fuse.py): the circuit is gate by gate
+        plan = build(graph, plan.wrt, plan.profile, plan.spelling)
     known: dict = evaluate(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
               if line.stage >= 0}
