@@ -52,7 +52,7 @@ PAYLOADS = [
     "f'{x}'",
     "f\"{__import__('os').system('touch " + CANARY + "')}\"",
     "(y := x) + y",
-    "x[0]",
+    "x[0][0]",
     "x[::-1]",
     "{x}",
     "{'a': x}",
