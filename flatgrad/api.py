@@ -16,6 +16,7 @@ from .check import DEFAULT_TOLERANCE, Report
 from .check import check as check_gradient
 from .core import graph as graph_stage
 from .core import plan as plan_stage
+from .core import styles
 from .core.parse import parse
 from .core.shapes import describe, has_header, normalize, split_header
 from .emit import abbreviate, emitter, formula, steps
@@ -217,17 +218,21 @@ class Compiled:
             return None
 
 
-def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str = "d",
-            name: str = "f", profile: str = "fast", gates: str = "staged",
-            shapes=None, target: str | None = None, mode: str = "reverse") -> Compiled:
+def compile(expr, wrt=None, inputs=None, names: str | None = None,
+            grad_prefix: str | None = None, name: str = "f", profile: str | None = None,
+            gates: str = "staged", shapes=None, target: str | None = None,
+            style: str | None = None, mode: str = "reverse") -> Compiled:
     """Compile a formula (text, a SymPy expression or a Python function) into flat
     forward and reverse-mode gradient code.
 
     inputs: the variables in call order (default: order of first appearance).
     wrt: the inputs to differentiate (default: all of them).
-    names: "cs231n" (sigy, num, den, invden ...) or "numbered" (s0, s1 ...).
-    grad_prefix: "d" gives dx; "grad_" gives grad_x.
-    profile: "fast" (unit factors folded) or "teach" (the notes' `(1) * dden`).
+    names: "cs231n" (sigy, num, den, invden ...; the default) or "numbered" (s0, s1 ...).
+    grad_prefix: "d" (the default) gives dx; "grad_" gives grad_x.
+    profile: "fast" (unit factors folded; the default) or "teach" (the notes' `(1) * dden`).
+    style: a listing of the course material, "cs231n", "plain" or "slides": a preset
+        of names, grad_prefix and profile (the options given override it), plus the
+        order of the chain rule's factors and the output's seed line (core/styles.py).
     gates: "staged" (sigmoid as one gate) or "primitive" (sigmoid as neg, exp, +1, 1/x).
     shapes: the shapes of array inputs, e.g. {"W": (5, 10), "X": "DxN"} (or header
         lines such as `W: 5x10` in the text); undeclared inputs are scalars.
@@ -242,6 +247,8 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
         an array output.
     """
     wrt, bare = arguments.wrt(wrt)
+    preset = styles.style_named(style)
+    names, grad_prefix, profile = styles.resolve(preset, names, grad_prefix, profile)
     defaults: dict = {}
     if callable(expr) and not hasattr(expr, "free_symbols"):
         expr, params, defaults = function_source(expr)
@@ -252,17 +259,20 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
             return modes.Modular(graph, arguments.resolve_wrt(wrt, graph.inputs), profile,
                                  mode, defaults, target)
         target, module = _target(graph, target)
-        plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module)
+        plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module,
+                     preset)
         return Compiled(plan, target, defaults, bare)
 
 
-def build_plan(expr, wrt=None, inputs=None, names="cs231n", grad_prefix="d", name="f",
-               profile="fast", gates="staged", shapes=None,
-               target=None) -> plan_stage.Plan:
+def build_plan(expr, wrt=None, inputs=None, names=None, grad_prefix=None, name="f",
+               profile=None, gates="staged", shapes=None,
+               target=None, style=None) -> plan_stage.Plan:
     """The plan of `expr`'s gradient, spelled for `target`."""
+    preset = styles.style_named(style)
+    names, grad_prefix, profile = styles.resolve(preset, names, grad_prefix, profile)
     graph = stage(expr, inputs, names, grad_prefix, name, gates, shapes)
     wrt = arguments.resolve_wrt(arguments.wrt(wrt)[0], graph.inputs)
-    return _plan(graph, wrt, profile, _target(graph, target)[1])
+    return _plan(graph, wrt, profile, _target(graph, target)[1], preset)
 
 
 def stage(expr, inputs=None, names="cs231n", grad_prefix="d", name="f", gates="staged",
@@ -294,9 +304,10 @@ def _target(graph: graph_stage.Graph, target: str | None):
     return target, module
 
 
-def _plan(graph: graph_stage.Graph, wrt, profile: str, module) -> plan_stage.Plan:
+def _plan(graph: graph_stage.Graph, wrt, profile: str, module,
+          style=None) -> plan_stage.Plan:
     return plan_stage.build(graph, wrt, profile, module.SPELLING,
-                            elementwise=module.ELEMENTWISE and not graph.has_arrays)
+                            elementwise=module.ELEMENTWISE and not graph.has_arrays, style=style)
 
 
 @contextlib.contextmanager

@@ -200,7 +200,7 @@ def check(compiled, at=None, tol: float = DEFAULT_TOLERANCE, points: int = POINT
     random points."""
     if at is not None and (isinstance(at, (dict, str)) or not isinstance(at, (list, tuple))):
         at = [at]
-    if compiled.graph.has_arrays:
+    if compiled.graph.has_arrays or compiled.graph.lists:   # lists entry by entry too
         return _check_arrays(compiled, at, tol, points, seed)
     if at is not None:
         at = [point for _, point in _given_points(compiled, at, seed)]
@@ -590,8 +590,19 @@ def to_sympy_arrays(graph: Graph, point: dict, wrt):
     symbols: dict[str, np.ndarray] = {}
     subs: dict = {}
     values: dict[int, object] = {}
+    for name, (length, _) in graph.lists.items():   # list inputs: a symbol per entry
+        entries = [sympy.Float(float(v), DIGITS) for v in np.asarray(point[name])]
+        if name in wrt:
+            held = np.array([sympy.Symbol(f"{name}[{k}]", real=True) for k in range(length)])
+            subs.update(zip(held, entries))
+        else:
+            held = np.array(entries, dtype=object)
+        symbols[name] = held
     for node in graph.nodes:
-        if node.kind == "input":
+        if node.kind == "input" and "[" in node.name:   # w[0], an entry of a list input
+            listed, index = node.name[:-1].split("[")
+            values[node.index] = symbols[listed][int(index)]
+        elif node.kind == "input":
             value = point[node.name]
             if node.name in graph.integer:
                 labels = np.asarray(value, dtype=np.int64)

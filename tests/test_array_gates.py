@@ -176,6 +176,14 @@ def test_conv2d(x, w):
     _check("sum(conv2d(X, W) * C)", {"X": x, "W": w, "C": out}, args)
 
 
+@pytest.mark.parametrize("x,w", [((6, 5), (3, 2)), ((2, 2, 5, 4), (3, 2, 2, 3))], ids=str)
+def test_convolve2d(x, w):
+    rng = np.random.default_rng(12)
+    out = x[:-3] + ((3,) if len(w) == 4 else ()) + (x[-2] - w[-2] + 1, x[-1] - w[-1] + 1)
+    args = {"X": rng.normal(size=x), "W": rng.normal(size=w), "C": rng.normal(size=out)}
+    _check("sum(convolve2d(X, W) * C)", {"X": x, "W": w, "C": out}, args)
+
+
 def test_conv2d_is_the_valid_cross_correlation_of_the_recitation():
     X = np.arange(16.0).reshape(4, 4)
     W = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -202,7 +210,7 @@ def test_every_array_gate_is_checked_here():
     covered = set(UNARY) | set(BINARY) | set(OPERATORS.values()) | {
         "neg", "copy", "square", "cube", "powi", "powr", "recip", "sqrt", "matmul", "transpose",
         "sum", "sumsq", "sum_axis", "mean", "mean_axis", "logsumexp", "logsumexp_axis", "softmax",
-        "softmax_axis", "softmax_loss", "svm_loss", "conv2d"}
+        "softmax_axis", "softmax_loss", "svm_loss", "conv2d", "convolve2d"}
     assert set(gates.GATES) <= covered
 
 

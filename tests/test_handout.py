@@ -115,7 +115,7 @@ def test_code_section_is_the_teach_module_with_values(markdown_handout):
     code = markdown_handout.split("```python\n", 1)[1].split("```", 1)[0]
     compiled = flatgrad.compile(REFERENCE, profile="teach")
     assert code == compiled.source_at(x=3, y=-4)
-    assert "dden = (-1.0 / den**2) * dinvden  # (7) dden becomes -0.791593" in code
+    assert "dden = (-1.0 / (den**2)) * dinvden  # (7) dden becomes -0.791593" in code
 
 
 def test_patterns_come_from_the_gate_table(markdown_handout):

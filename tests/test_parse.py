@@ -52,7 +52,7 @@ def test_comments_and_blank_lines_are_fine_in_programs():
     ("__import__('os')", "double underscore", 0),
     ("lambda: 1", "'lambda' is a Python keyword", 0),
     ("import os", "'import' is a Python keyword", 0),
-    ("x[0]", "subscripts", 1),
+    ("x[i]", "subscripts", 1),
     ("[x for x in y]", "subscripts", 0),
     ("f'{x}'", "strings are not allowed", 1),
     ("(y := 2) * x", "assignment expressions", 3),

@@ -11,7 +11,7 @@ from conftest import REFERENCE
 SEED_BACKWARD = """
 dnum = invden
 dinvden = num
-dden = (-1.0 / den**2) * dinvden
+dden = (-1.0 / (den**2)) * dinvden
 dsigx = (1) * dden
 dxpysqr = (1) * dden
 dxpy = (2 * xpy) * dxpysqr
@@ -54,7 +54,7 @@ def test_teach_profile_backward_pass_is_the_seed_listing():
     headers = [line.strip() for line in g.source.split("# backward pass")[1].splitlines()
                if line.strip().startswith("# backprop")]
     assert headers[0] == "# backprop f = num * invden"
-    assert headers[-1] == "# backprop sigy = sigmoid(y)"
+    assert headers[-1] == "# backprop sigy = 1.0 / (1 + math.exp(-y))"
 
 
 def test_forks_accumulate_exactly_where_the_variable_forks():

@@ -12,6 +12,7 @@ from ..check import DEFAULT_TOLERANCE
 from ..check import check as check_gradient
 from ..core.graph import LEVELS, NAMINGS
 from ..core.plan import PROFILES
+from ..core.styles import STYLES
 from ..core.shapes import parse_option
 from ..emit import TARGETS
 from ..errors import FlatgradError, FlatgradWarning
@@ -53,12 +54,17 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--file", help="read the formula from FILE ('-': standard input)")
     parser.add_argument("--inputs", help="the inputs in call order, e.g. x,y")
     parser.add_argument("--wrt", help="differentiate only these inputs, e.g. x,y")
-    parser.add_argument("--names", choices=NAMINGS, default="cs231n",
+    parser.add_argument("--names", choices=NAMINGS,
                         help="stage names: cs231n (sigy, num, den) or numbered (s0, s1)")
-    parser.add_argument("--grad-prefix", default="d", help="gradient names: d gives dx")
+    parser.add_argument("--grad-prefix", help="gradient names: d (the default) gives dx")
     parser.add_argument("--name", default="f", help="the generated function's name")
-    parser.add_argument("--profile", choices=PROFILES, default="fast",
-                        help="fast folds unit factors; teach writes (1) * dden as the notes do")
+    parser.add_argument("--profile", choices=PROFILES,
+                        help="fast (the default) folds unit factors; teach writes (1) * dden "
+                             "as the notes do")
+    parser.add_argument("--style", choices=tuple(STYLES),
+                        help="a listing of the notes: cs231n (dx = (1) * dxpy), plain "
+                             "(dfdx = 1.0 * dfdq) or slides (grad_L = 1.0, s0 ... s3); a "
+                             "preset of --names, --grad-prefix and --profile")
     parser.add_argument("--gates", choices=LEVELS, default="staged",
                         help="primitive splits grouped gates (sigmoid, division)")
     parser.add_argument("--shape", action="append", metavar="NAME=DIMS",
@@ -79,6 +85,7 @@ def _compile(args, text: str | None = None):
         compiled = compile_formula(source, wrt=wrt, inputs=inputs,
                                    names=args.names, grad_prefix=args.grad_prefix,
                                    name=args.name, profile=args.profile, gates=args.gates,
+                                   style=args.style,
                                    shapes=_shapes(args), target=args.target)
     for warning in caught:
         print(f"flatgrad: note: {warning.message}", file=sys.stderr)

@@ -86,6 +86,9 @@ class Gate:
     variadic: bool = False                # max(a, b, c) folds into max(max(a, b), c)
     notation: str = ""                    # typeset as a root, bars or a power
     symbol: str = ""                      # how the notes write it on the board (σ)
+    # several operations the notes group into one gate and call by name where they
+    # draw it or write it as a call (the slides' `L = sigmoid(s3)`)
+    grouped: bool = False
 
     @property
     def arity(self) -> int:
@@ -110,6 +113,11 @@ class Gate:
         if spelling == "numba" and self.numba:
             return self.numba
         return self.fast if profile == "fast" and self.fast else self.forward
+
+    @property
+    def as_call(self) -> str:
+        """The gate as a call of its own name: `sigmoid({a})`."""
+        return f"{self.call}({', '.join('{%s}' % c for c in 'ab'[:self.arity])})"
 
     def local_form(self, i: int, profile: str = "teach", spelling: str = "python") -> str | None:
         if spelling in LIBRARIES:
@@ -142,7 +150,8 @@ class Gate:
 
     @property
     def forward_fn(self) -> Callable:
-        return _compile_template(self.forward, self.arity)
+        # the fast form rounds as the notes' does and never overflows (a constant σ(-1000))
+        return _compile_template(self.fast or self.forward, self.arity)
 
 
     @property
@@ -363,6 +372,22 @@ def conv2d_grad_x(dy, w):
     padded = np.pad(dy, [(0, 0)] * (dy.ndim - 2) + [(k1 - 1, k1 - 1), (k2 - 1, k2 - 1)])
     rotated = w[..., ::-1, ::-1]
     return conv2d(padded, rotated if w.ndim == 2 else rotated.swapaxes(0, 1))''',
+        "convolve2d": '''\
+def convolve2d(x, w):
+    # True convolution (kernel flipped), valid, stride 1: y[i, j] = sum over a, b of
+    # x[i - a, j - b] * w[a, b], i and j counted from where the whole kernel fits;
+    # the cross-correlation with w rotated 180 degrees (channels as in conv2d).
+    return conv2d(x, w[..., ::-1, ::-1])''',
+        "convolve2d_grad_w": '''\
+def convolve2d_grad_w(x, dy):
+    # dL/dW[a, b] = sum over i, j of dL/dY[i, j] * X[i - a, j - b]: the convolution
+    # of x over dy, which is the correlation of x with dy rotated 180 degrees.
+    return conv2d_grad_w(x, dy)[..., ::-1, ::-1]''',
+        "convolve2d_grad_x": '''\
+def convolve2d_grad_x(dy, w):
+    # dL/dX = dL/dY * flip180(w): the full convolution of dy with w rotated 180
+    # degrees, which is the full correlation of dy with w itself.
+    return conv2d_grad_x(dy, w[..., ::-1, ::-1])''',
     },
 }
 HELPERS["numba"] = HELPERS["python"]   # compiled by numba as they are
@@ -623,6 +648,10 @@ def sympy_conv2d(x, w):
     return out.reshape(x.shape[:-3] + out.shape[1:])
 
 
+def sympy_convolve2d(x, w):
+    return sympy_conv2d(x, np.asarray(w, dtype=object)[..., ::-1, ::-1])
+
+
 def _over_axis(reduce, z, axis):
     z = np.asarray(z, dtype=object)
     if axis is None:
@@ -645,6 +674,24 @@ def _expand_div(s, a, b):
     if s.is_const(a) and s.value(a) == 1:
         return inverse
     return s.gate("mul", a, inverse)
+
+
+def _expand_recip(s, a):
+    # 1.0 / (1 + exp(-z)), the notes' spelling of the sigmoid, is the sigmoid gate
+    # (its local gradient (1 - f) * f), except at `--gates primitive`
+    inner = _gates_of(s, a, "add")
+    if s.level != "primitive" and inner and s.is_const(inner[0]) and s.value(inner[0]) == 1:
+        exp = _gates_of(s, inner[1], "exp")
+        neg = exp and _gates_of(s, exp[0], "neg")
+        if neg:
+            return s.gate("sigmoid", neg[0])
+    return s.gate("recip", a, expand=False)
+
+
+def _gates_of(s, index, name):
+    """The operands of node `index` if it is a stage of gate `name`, else ()."""
+    node = s.nodes[index]
+    return node.args if node.kind == "stage" and node.gate.name == name else ()
 
 
 def _expand_pow(s, a, b):
@@ -718,8 +765,8 @@ _GATES = [
          "div scales the numerator's gradient by 1/den and gives the denominator -f/den",
          "div", expand=_expand_div, primitive=_primitive_div, roles=("num", "den"),
          short="quot", operator="/"),
-    Gate("recip", "1.0 / {a}", ("-1.0 / {a}**2",), "inv{a}", "1/x has local gradient -1/x²",
-         "unary"),
+    Gate("recip", "1.0 / {a}", ("-1.0 / ({a}**2)",), "inv{a}", "1/x has local gradient -1/x²",
+         "unary", fast_local=("-1.0 / {a}**2",), expand=_expand_recip),
     Gate("neg", "-{a}", ("-1",), "neg{a}", "negation flips the sign of the gradient", "add",
          operator="neg"),
     Gate("copy", "{a}", ("1",), "copy{a}", "a copy passes the gradient unchanged", "add"),
@@ -797,12 +844,16 @@ _GATES = [
          numpy_local=("{a} / np.where({out} == 0.0, 1.0, {out})",
                       "{b} / np.where({out} == 0.0, 1.0, {out})")),
     # -- the neural-network gates --------------------------------------------------
-    Gate("sigmoid", "sigmoid({a})", ("(1 - {out}) * {out}",), "sig{a}",
-         "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
+    # the notes' own line, which overflows below about -709 (the stage is then named);
+    # the fast form is the helper's, exact there
+    Gate("sigmoid", "1.0 / (1 + math.exp(-{a}))", ("(1 - {out}) * {out}",), "sig{a}",
+         "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple "
+         "(the notes' 1.0 / (1 + math.exp(-x)) overflows for x below about -709: run there, "
+         "the error names the stage; the fast profile's form gives exp(x))",
          "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))",
          fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
          fast_local=("(1.0 - {out}) * {out}",), call="sigmoid", numpy="expit({a})",
-         aliases=("σ", "logistic", "expit"), symbol="σ"),
+         aliases=("σ", "logistic", "expit"), symbol="σ", grouped=True),
     Gate("softplus", "softplus({a})", ("sigmoid({a})",), "softplus{a}",
          "softplus has the sigmoid as its local gradient", "unary",
          sympy="sympy.log(1 + sympy.exp({a}))", call="softplus",
@@ -917,6 +968,13 @@ _GATES = [
          numpy="conv2d({a}, {b})", vjp=("conv2d_grad_x({up}, {b})", "conv2d_grad_w({a}, {up})"),
          jvp=("conv2d({up}, {b})", "conv2d({a}, {up})"),
          call="conv2d", aliases=("correlate2d",), sympy="sympy_conv2d({a}, {b})"),
+    Gate("convolve2d", "", (), "conv{a}{b}",
+         "convolve2d (valid true convolution, kernel flipped): dL/dW[a, b] is the sum of "
+         "dL/dY[i, j]·X[i - a, j - b], a convolution of X over dY; dL/dX is dY convolved "
+         "with W rotated 180°", "mul", short="conv", shape=shapes.conv2d,
+         numpy="convolve2d({a}, {b})",
+         vjp=("convolve2d_grad_x({up}, {b})", "convolve2d_grad_w({a}, {up})"),
+         call="convolve2d", aliases=("convolve",), sympy="sympy_convolve2d({a}, {b})"),
 ]
 
 GATES: dict[str, Gate] = {g.name: g for g in _GATES}

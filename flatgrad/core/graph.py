@@ -21,7 +21,7 @@ from ..errors import FlatgradError
 from . import gates as gate_table
 from .gates import GATES, Gate
 from .parse import Apply, Name, Num, Program, Token, unknown_function
-from .shapes import Operand, ShapeError
+from .shapes import Operand, ShapeError, describe
 
 DECLARE_SHAPES = ("declare the array inputs with --shape W=5x10 (shapes={'W': (5, 10)} in "
                   "Python) or a first line such as 'W: 5x10'")
@@ -58,6 +58,9 @@ class Graph:
     globals: dict[str, str] = field(default_factory=dict)   # module global -> name used
     warnings: list[str] = field(default_factory=list)
     integer: tuple[str, ...] = ()   # inputs that hold integer class labels (no gradient)
+    # list inputs, whose entries w[0], w[1] ... are scalar input nodes: name -> (length,
+    # the name of the list of their gradients)
+    lists: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @cached_property
     def has_arrays(self) -> bool:
@@ -65,6 +68,8 @@ class Graph:
         return any(node.shape for node in self.nodes)
 
     def shape_of(self, name: str) -> tuple:
+        if name in self.lists:
+            return (self.lists[name][0],)
         return self.input_node(name).shape
 
     @property
@@ -106,6 +111,8 @@ class Stager:
         self.declared = tuple(inputs) if inputs is not None else None
         self.input_nodes: dict[str, int] = {}
         self.used_as_input: dict[str, Token] = {}
+        self.lists: dict[str, int] = {}         # list inputs -> their length
+        self.scalars: set[str] = set()           # inputs used as numbers
         if self.declared is not None:
             for name in self.declared:
                 _check_identifier(name, "input")
@@ -252,6 +259,13 @@ class Stager:
 
     def _name(self, item: Name) -> int:
         name = item.name
+        if "[" in name:
+            return self._entry(item)
+        if name in self.lists:
+            raise self.program.error(f"{name} is a list here: use its entries, {name}[0] …",
+                                     item.token)
+        if name in self.input_nodes and name not in self.env:
+            self.scalars.add(name)
         if name in self.env:
             return self.env[name]
         if name in self.input_nodes:
@@ -264,6 +278,22 @@ class Stager:
                 f"{name!r} is not one of the declared inputs {self.declared}", item.token)
         self.used_as_input.setdefault(name, item.token)
         return self._input(name, item.token)
+
+    def _entry(self, item: Name) -> int:
+        """w[0]: an entry of the list input w, a scalar input of its own."""
+        base, index = item.name[:-1].split("[")
+        if base in self.env:
+            raise self.program.error(f"only inputs take a subscript, and {base} is a stage",
+                                     item.token, hint="name each entry as a stage of its own")
+        if base in self.scalars or base in self.input_nodes and \
+                base not in (self.declared or ()):
+            raise self.program.error(f"{base} is used both as a list and as a number",
+                                     item.token)
+        if self.declared is not None and base not in self.declared:
+            raise self.program.error(
+                f"{base!r} is not one of the declared inputs {self.declared}", item.token)
+        self.lists[base] = max(self.lists.get(base, 0), int(index) + 1)
+        return self._input(f"{base}[{int(index)}]", item.token)
 
     def _apply(self, item: Apply, args: list[int]) -> int:
         # the gates an expansion stages (a / b -> a * (1 / b)) point at the call
@@ -333,17 +363,34 @@ def stage(program: Program, inputs=None, level: str = "staged",
         node = stager.nodes[output]
         output = stager._add(Node(0, "stage", gate=stager.table["copy"], args=(output,),
                                   shape=node.shape))
-    order = tuple(stager.input_nodes)
+    # the call order: a list input stands for its entries, at the first of them
+    order = tuple(dict.fromkeys(name.split("[")[0] for name in stager.input_nodes))
+    lengths = _list_lengths(stager)
     unknown += [name for name in stager.shapes if name not in order and name not in unknown]
     if unknown:
         raise FlatgradError(f"a shape is declared for {', '.join(unknown)}, which is not an "
                             f"input (the inputs are {', '.join(order) or 'none'})")
     graph = _prune(stager, output, order, program)
     graph.integer = tuple(name for name in order if stager.integer.get(name))
+    graph.lists = {name: (length, "") for name, length in lengths.items()}
     graph.function = function
     graph.grad_prefix = grad_prefix
     _name(graph, naming)
     return graph
+
+
+def _list_lengths(stager: Stager) -> dict[str, int]:
+    """Each list input's length: the largest index used, plus one, or as declared."""
+    lengths = dict(stager.lists)
+    for name, used in stager.lists.items():
+        declared = stager.shapes.pop(name, None)
+        if declared is None:
+            continue
+        if len(declared) != 1 or not isinstance(declared[0], int) or declared[0] < used:
+            raise FlatgradError(f"{name} is a list of at least {used} entries ({name}[{used - 1}]"
+                                f" is used), but is declared {describe(tuple(declared))}")
+        lengths[name] = declared[0]
+    return lengths
 
 
 def shapes_under(graph: Graph, declared: dict[str, tuple]) -> dict[int, tuple]:
@@ -371,7 +418,9 @@ def _prune(stager: Stager, output: int, inputs, program) -> Graph:
             live.update(node.args)
     warnings = [f"stage {n.label!r} does not reach the output and is left out"
                  for n in stager.nodes if n.label and n.index not in live and n.kind == "stage"]
-    kept = [n for n in stager.nodes if n.index in live or n.kind == "input"]
+    # a declared input that is a list is its entries: its own node is left out
+    kept = [n for n in stager.nodes if n.index in live or n.kind == "input"
+            and n.label not in stager.lists]
     renumber = {n.index: i for i, n in enumerate(kept)}
     for node in kept:
         node.index = renumber[node.index]
@@ -406,8 +455,14 @@ def _name(graph: Graph, naming: str) -> None:
             node.name = _fresh(candidate, taken)
             taken.add(node.name)
             count += 1
+    for name, (length, _) in graph.lists.items():
+        graph.lists[name] = (length, _fresh(graph.grad_prefix + name, taken))
+        taken.add(graph.lists[name][1])
     for node in graph.nodes:
-        if node.kind != "const":
+        if node.kind == "input" and "[" in node.name:   # dw[0], an entry of dw
+            base, index = node.name.split("[")
+            node.grad = f"{graph.lists[base][1]}[{index}"
+        elif node.kind != "const":
             base = graph.grad_prefix + node.name
             if base in taken and graph.grad_prefix + "_" + node.name not in taken:
                 base = graph.grad_prefix + "_" + node.name

@@ -35,7 +35,7 @@ FLOAT_WORDS = ("inf", "nan", "infinity")
 
 REFUSED = {
     "'": "strings are not allowed", '"': "strings are not allowed",
-    "[": "subscripts and lists are not allowed: flatgrad works on named scalars",
+    "[": "subscripts are allowed only as a name's constant index, w[0], and lists not at all",
     "]": "subscripts and lists are not allowed: flatgrad works on named scalars",
     "{": "sets, dicts and braces are not allowed", "}": "sets, dicts and braces are not allowed",
     ":": "':' is not allowed (no slices, annotations or lambdas)",
@@ -49,13 +49,17 @@ REFUSED = {
     "~": "bitwise operators are not allowed", "<<": "bitwise operators are not allowed",
     ">>": "bitwise operators are not allowed", "!": "'!' is not allowed",
     "`": "backticks are not allowed", "$": "'$' is not allowed", "?": "'?' is not allowed",
-    ".": "attribute access is not allowed (only .T, the transpose): call gates by name, "
-         "e.g. exp(x), not math.exp(x)",
+    ".": "attribute access is not allowed (only .T, the transpose, and math. before a "
+         "call, as in math.exp(x)): call gates by name, e.g. exp(x)",
     "\\": "a backslash is only allowed at the end of a line",
 }
 _SYMBOLS = sorted(["**", "+", "-", "*", "/", "@", "(", ")", ",", ";", "="] + list(REFUSED)
                   + list(BOARD_OPERATORS) + ["√"], key=len, reverse=True)
 _ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A constant subscript of a name, w[0]: an entry of a list input, as the notes write it.
+_SUBSCRIPT = re.compile(r"\[ *\d+ *\]")
+# `math.` before a call, as the notes write `math.exp(-x)`: read as the call alone.
+_MATH_CALL = re.compile(r"(?<![\w.])math\.(?=[A-Za-z_]\w*\s*\()")
 # Longest first, so '**' wins over '*'.
 _SYMBOL_RE = re.compile("|".join(re.escape(s) for s in _SYMBOLS))
 
@@ -173,6 +177,10 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("sup", digits, line, col, j - i))
             i = j
             continue
+        notes_call = _MATH_CALL.match(source, i)
+        if notes_call:
+            i = notes_call.end()   # the notes' math.exp(x) is the gate exp(x)
+            continue
         ascii_name = _ASCII_NAME.match(source, i)
         if ascii_name and (ascii_name.end() == n or source[ascii_name.end()] < "\x80"):
             # the common case, read at once: what the general loop below would
@@ -183,6 +191,9 @@ def tokenize(source: str) -> list[Token]:
                     or keyword.issoftkeyword(name) and name != "_" or name.startswith("__"):
                 pass  # the general loop below reports it
             else:
+                subscript = _SUBSCRIPT.match(source, j)
+                if subscript:   # w[0], an entry of a list input, is one name
+                    name, j = name + subscript.group(0).replace(" ", ""), subscript.end()
                 tokens.append(Token("name", name, line, col, j - i))
                 i = j
                 continue

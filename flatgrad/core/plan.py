@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from ..errors import FlatgradError
 from .gates import OVERFLOW, Gate, array_module, copy_method, helper_table
 from .graph import Graph, Node
+from .styles import Style
 from .shapes import broadcast_shapes, describe
 
 PROFILES = ("fast", "teach")
@@ -79,10 +80,13 @@ class Plan:
     zeros: list[Line] = field(default_factory=list)
     seed: Line | None = None           # d<output> = 1 in the output's dtype, over arrays
     over_arrays: frozenset = frozenset()   # nodes whose values are numpy arrays
+    style: Style | None = None         # a listing's factor order and seed line
 
     @property
     def grads(self) -> tuple[str, ...]:
-        return tuple(self.graph.input_node(name).grad for name in self.wrt)
+        lists = self.graph.lists
+        return tuple(lists[name][1] if name in lists else self.graph.input_node(name).grad
+                     for name in self.wrt)
 
     @property
     def backward_lines(self) -> list[Line]:
@@ -114,13 +118,14 @@ class Plan:
 
 
 def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python",
-          elementwise: bool = False, vjp: bool = False) -> Plan:
+          elementwise: bool = False, vjp: bool = False, style: Style | None = None) -> Plan:
     """The plan of `graph`'s gradient, its lines spelled for `spelling`.
 
     `elementwise`: a scalar formula run over numpy arrays that broadcast
     together, every stage that depends on an input then being an array.
     `vjp`: the output's gradient comes from outside (a vector-Jacobian product,
-    core/split.py), so the output may be an array and there is no seed."""
+    core/split.py), so the output may be an array and there is no seed.
+    `style`: a listing's factor order and seed line (core/styles.py)."""
     if profile not in PROFILES:
         raise FlatgradError(f"unknown profile {profile!r}; choose one of {PROFILES}")
     if spelling not in SPELLINGS:
@@ -128,6 +133,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     if graph.has_arrays and spelling not in ARRAY_SPELLINGS:
         raise FlatgradError("a program with array inputs compiles to numpy code: use the "
                             "numpy target")
+    if graph.lists and spelling != "python":
+        raise FlatgradError(f"list inputs ({', '.join(graph.lists)}) compile to the python "
+                            "target only: for numpy code declare an array, e.g. --shape w=3")
     output = graph.nodes[graph.output]
     if output.shape and not vjp:
         raise graph.program.error(
@@ -138,7 +146,7 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     wrt = _check_wrt(graph, wrt)
     over_arrays = _over_arrays(graph, elementwise) if spelling in ARRAY_SPELLINGS \
         else frozenset()
-    plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays)
+    plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays, style=style)
     stages = graph.stages
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
     for node in stages:
@@ -149,7 +157,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     needs = [False] * len(graph.nodes)
     differentiated = set(wrt)
     for node in graph.nodes:
-        needs[node.index] = (node.name in differentiated) if node.kind == "input" else \
+        # an entry w[0] of a list input is differentiated with its list
+        needs[node.index] = (node.name.split("[")[0] in differentiated) \
+            if node.kind == "input" else \
             any(needs[a] for a in node.args)
 
     arrays = graph.has_arrays
@@ -162,6 +172,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             plan.seed.code += "[()]"
             plan.seed.why = (f"d{output.name}/d{output.name} = 1 in {output.name}'s dtype, as "
                              "a numpy scalar: a 0-d array would change under +=")
+    elif style and style.seed:   # the slides' grad_L = 1.0
+        plan.seed = Line(output.grad, "1.0", ref[output.index], node=output.index)
     held = {output.index: output.shape}
     contributions: dict[int, list[Line]] = {}
     assigned: set[int] = set()
@@ -187,6 +199,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
         plan.backward.append(Group(node, f"{node.name} = {header}", lines))
 
     for name in wrt:
+        if name in graph.lists:   # lists.py gathers the gradients of its entries
+            continue
         node = graph.input_node(name)
         if node.index in assigned:
             if arrays:
@@ -198,6 +212,12 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
         plan.zeros.append(Line(node.grad, zero, 0, node=node.index))
     if arrays or spelling in ARRAY_SPELLINGS[1:]:   # a tensor's += is in place too
         _copy_before_accumulating(plan)
+    if style and style.fuse:
+        from .fuse import fuse
+        fuse(plan)
+    if graph.lists:
+        from .lists import gather
+        gather(plan)
     return plan
 
 
@@ -227,6 +247,8 @@ def _forward_code(plan: Plan, node: Node, profile: str) -> str:
     spelling = plan.spelling_of(node.index)
     # whole-array numpy has no CPython overheads to dodge: it keeps the notes' forms
     template = node.gate.forward_form(profile if spelling != "numpy" else "teach", spelling)
+    if plan.style and plan.style.calls and node.gate.grouped and spelling != "numpy":
+        template = node.gate.as_call   # the slides' L = sigmoid(s3)
     return _fill(plan.graph, node, template)
 
 
@@ -256,24 +278,26 @@ def _local_code(plan: Plan, node: Node, i: int) -> str:
 
 def _chain_code(plan: Plan, node: Node, i: int, upstream: str) -> str:
     if not upstream:  # at the output, where the upstream gradient is 1
-        return chain(_local_code(plan, node, i), "", plan.profile)
-    template = _chain_template(node.gate, i, plan.profile, plan.spelling_of(node.index))
+        return chain(_local_code(plan, node, i), "", plan.profile, plan.style)
+    template = _chain_template(node.gate, i, plan.profile, plan.spelling_of(node.index),
+                               plan.style)
     return _fill(plan.graph, node, template).replace("{up}", upstream)
 
 
 _CHAINS: dict = {}
 
 
-def _chain_template(gate: Gate, i: int, profile: str, spelling: str) -> str:
+def _chain_template(gate: Gate, i: int, profile: str, spelling: str,
+                    style: Style | None = None) -> str:
     """The local gradient of operand `i` times the upstream gradient `{up}`: the
     VJP of an elementwise gate, decided once per template, not once per line."""
-    key = (gate.local_form(i, profile, spelling), profile)
+    key = (gate.local_form(i, profile, spelling), profile, style)
     if key not in _CHAINS:
-        _CHAINS[key] = chain(key[0], "{up}", profile)
+        _CHAINS[key] = chain(key[0], "{up}", profile, style)
     return _CHAINS[key]
 
 
-def chain(local: str, upstream: str, profile: str) -> str:
+def chain(local: str, upstream: str, profile: str, style: Style | None = None) -> str:
     """One chain-rule product: the local gradient times the upstream gradient.
 
     `teach` writes it as the notes do, `(local) * dup`. `fast` drops a unit
@@ -282,6 +306,9 @@ def chain(local: str, upstream: str, profile: str) -> str:
     """
     if not upstream:  # at the output, where the upstream gradient is 1
         return f"{local}.0" if re.fullmatch(r"-?\d+", local) else local
+    styled = style.chain(local, upstream) if style else None
+    if styled is not None:
+        return styled
     if profile == "teach":
         return f"({local}) * {upstream}"
     if local == "1":
@@ -306,7 +333,8 @@ def _binds_tighter_than_times(code: str) -> bool:
     tree = ast.parse(re.sub(r"\{(a|b|out|up)\}", r"\1", code), mode="eval").body
     if isinstance(tree, ast.BinOp):
         return isinstance(tree.op, (ast.Mult, ast.Div, ast.Pow))
-    return isinstance(tree, (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.UnaryOp))
+    return isinstance(tree, (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.UnaryOp,
+                             ast.Subscript))
 
 
 def _rename(template: str, graph: Graph) -> str:
@@ -352,7 +380,8 @@ def _vjp(plan: Plan, line: Line, held: dict[int, tuple]) -> str:
         upstream, up_shape = f"{np_}.broadcast_to({upstream}, {stage.name}.shape)", stage.shape
     ranks = tuple(len(graph.nodes[a].shape) for a in stage.args)
     template = gate.vjp_form(line.operand, ranks, plan.spelling_of(stage.index)) or \
-        _chain_template(gate, line.operand, plan.profile, plan.spelling_of(stage.index))
+        _chain_template(gate, line.operand, plan.profile, plan.spelling_of(stage.index),
+                        plan.style)
     code = _fill(graph, stage, template).replace("{up}", upstream)
     operand = graph.nodes[line.node].shape
     if gate.spreads:
@@ -524,8 +553,10 @@ def evaluate(plan: Plan, point: dict) -> dict:
     graph = plan.graph
     space = namespace(graph, plan.spelling)
     values = {}
+    for name in graph.lists:
+        values[name] = [float(entry) for entry in point[name]]
     for node in graph.nodes:
-        if node.kind == "input":
+        if node.kind == "input" and "[" not in node.name:
             values[node.name] = point[node.name] if node.shape or node.name in graph.integer \
                 or plan.over_arrays else float(point[node.name])
     for line in plan.lines:
@@ -537,6 +568,12 @@ def evaluate(plan: Plan, point: dict) -> dict:
                 except (ArithmeticError, ValueError):
                     line.local_value = math.nan
         line.share = result
+        if "[" in line.target:   # an entry of a list's gradient, dw[0] (lists.py)
+            listed, index = line.target[:-1].split("[")
+            if line.accumulate:
+                result = values[listed][int(index)] + result
+            values[listed][int(index)] = line.value = result
+            continue
         if line.accumulate:
             result = values[line.target] + result
         values[line.target] = line.value = result

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.graph import Graph, Node
-from ..core.plan import Plan, evaluate
+from ..core.plan import Plan, build, evaluate
 from ..core.shapes import describe
 from ..emit import environment, formula
 from ..atomic_write import MARK, mark_png
@@ -66,6 +66,9 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
     name -> the text of its tangents) puts forward mode's tangents where the
     gradients go."""
     graph = plan.graph
+    if len(plan.forward) < len(graph.stages):
+        # a plan that writes statements whole (core/fuse.py): the circuit is gate by gate
+        plan = build(graph, plan.wrt, plan.profile, plan.spelling)
     known: dict = evaluate(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
               if line.stage >= 0}
@@ -126,7 +129,9 @@ def gate_label(graph: Graph, node: Node) -> str:
     (+1); the function of a call (exp, σ); the template itself otherwise (1/x, x²)."""
     gate = node.gate
     # a gate over whole arrays has no Python form: its numpy form says what it does
-    template = re.sub(r"\{(a|b)\}", r"\1", gate.forward or gate.forward_form(spelling="numpy"))
+    template = gate.as_call if gate.grouped else gate.forward or gate.forward_form(
+        spelling="numpy")
+    template = re.sub(r"\{(a|b)\}", r"\1", template)
     tree = ast.parse(template, mode="eval").body
     operands = {letter: graph.nodes[arg] for letter, arg in zip("ab", node.args)}
     shown = {letter: operand.text if operand.kind == "const" else placeholder
