@@ -53,6 +53,9 @@ def add_diagram_options(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="the seed of --at random")
     parser.add_argument("--digits", type=int, default=3,
                         help="significant digits on the wires (default 3)")
+    parser.add_argument("--dpi", type=int,
+                        help="the resolution of a PNG in dots per inch (default 96; "
+                             "300 for print)")
     parser.add_argument("--force", action="store_true",
                         help="replace an output file flatgrad did not generate")
 
@@ -103,8 +106,14 @@ def write_diagram(compiled: Compiled, args) -> int:
         raise FlatgradError(f"--digits must be between 1 and 17, not {args.digits}")
     fmt = args.format or _format_of(args.output, {"." + f: f for f in diagram.FORMATS}, "dot",
                                     "a diagram")
+    if args.dpi is not None and fmt != "png":
+        raise FlatgradError(f"--dpi sets the resolution of a PNG; {fmt.upper()} is drawn "
+                            "to scale at any size")
+    if args.dpi is not None and not diagram.MIN_DPI <= args.dpi <= diagram.MAX_DPI:
+        raise FlatgradError(f"--dpi must be between {diagram.MIN_DPI} and {diagram.MAX_DPI}, "
+                            f"not {args.dpi}")
     dot_text = diagram.dot_source(compiled.plan, point, args.digits)
-    data = dot_text if fmt == "dot" else diagram.render(dot_text, fmt)
+    data = dot_text if fmt == "dot" else diagram.render(dot_text, fmt, args.dpi)
     if _is_file(args.output):
         return _write_all({Path(args.output): data}, args.force, None)
     if isinstance(data, bytes):
