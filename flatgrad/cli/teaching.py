@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import atomic_write, points
 from ..api import Compiled
 from ..errors import FlatgradError
-from ..teach import diagram, handout, lesson, worksheet
+from ..teach import diagram, handout, lesson, step, worksheet
 
 HANDOUT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
@@ -37,6 +37,10 @@ def add_handout_options(parser) -> None:
                              "each seed is another variant (default 0)")
     parser.add_argument("--key", help="write the answer key here (default: beside -o, "
                                       "as NAME-key.html)")
+    parser.add_argument("--step", action="store_true",
+                        help="write a page to step through with the space bar and arrow "
+                             "keys: the forward pass stage by stage, then the backward pass "
+                             "line by line (HTML)")
     parser.add_argument("--force", action="store_true",
                         help="replace output files flatgrad did not generate")
 
@@ -76,6 +80,8 @@ def write_handout(compiled: Compiled, args) -> int:
     if given and not args.exercise:
         verb = "is a worksheet option" if len(given) == 1 else "are worksheet options"
         raise FlatgradError(f"{', '.join(given)} {verb}: add --exercise")
+    if args.step:
+        return _write_step(taught, fmt, args)
     if args.exercise:
         sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0)
         key_path = args.key or (_beside(args.output, "-key") if _is_file(args.output) else None)
@@ -98,6 +104,19 @@ def write_handout(compiled: Compiled, args) -> int:
     if _is_file(args.output):
         targets[Path(args.output)] = document
     return _write_all(targets, args.force, document if not _is_file(args.output) else None)
+
+
+def _write_step(taught: lesson.Lesson, fmt: str, args) -> int:
+    if args.exercise:
+        raise FlatgradError("--step writes a page to step through, --exercise a worksheet: "
+                            "choose one")
+    if fmt != "html":
+        raise FlatgradError("--step writes an HTML page (its keys need a browser): "
+                            "-o FILE.html")
+    document = step.render(taught)
+    if _is_file(args.output):
+        return _write_all({Path(args.output): document}, args.force, None)
+    return _write_all({}, args.force, document)
 
 
 def write_diagram(compiled: Compiled, args) -> int:
