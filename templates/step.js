@@ -49,7 +49,7 @@
       step.wires.forEach(role => lit.push(...svg.querySelectorAll("g.wire." + role)));
     }
     lit.forEach(el => el.classList.add("current"));
-    lit.slice(0, 2).forEach(el => el.scrollIntoView({block: "nearest"}));
+    lit.filter(el => el).forEach(el => el.scrollIntoView({block: "nearest", inline: "nearest"}));
     status.textContent = (step.pass === "forward" ? "Forward pass" : "Backward pass") +
       ", step " + at + " of " + steps.length;
     say.textContent = step.say;
