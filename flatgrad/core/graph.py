@@ -58,6 +58,7 @@ class Graph:
     globals: dict[str, str] = field(default_factory=dict)   # module global -> name used
     warnings: list[str] = field(default_factory=list)
     integer: tuple[str, ...] = ()   # inputs that hold integer class labels (no gradient)
+    level: str = "staged"           # "primitive": grouped gates staged as their primitives
 
     @cached_property
     def has_arrays(self) -> bool:
@@ -342,6 +343,7 @@ def stage(program: Program, inputs=None, level: str = "staged",
     graph.integer = tuple(name for name in order if stager.integer.get(name))
     graph.function = function
     graph.grad_prefix = grad_prefix
+    graph.level = level
     _name(graph, naming)
     return graph
 
