@@ -11,9 +11,11 @@ import xml.etree.ElementTree as ElementTree
 import networkx
 import pytest
 
+import flatgrad
+from flatgrad import points
 from flatgrad.api import build_plan
 from flatgrad.teach import diagram
-from teaching_support import NEURON, NEURON_POINT, REFERENCE, needs_chromium, run_cli
+from teaching_support import NEURON, NEURON_POINT, REFERENCE, ROOT, needs_chromium, run_cli
 from teaching_support import layout as probe_layout
 
 pytestmark = pytest.mark.skipif(not diagram.available(),
@@ -29,6 +31,9 @@ CIRCUITS = {
     "neuron primitive": (NEURON, {"gates": "primitive"}, NEURON_VALUES),
     "(x+y)z": ("q = x + y; f = q * z", {}, {"x": -2.0, "y": 5.0, "z": -4.0}),
     "(x+y)z primitive": ("(x+y)*z", {"gates": "primitive"}, {"x": -2.0, "y": 5.0, "z": -4.0}),
+    # and the array examples, at random points
+    "two-layer net": ((ROOT / "examples" / "two_layer_net.txt").read_text(), {}, "random"),
+    "svm": ((ROOT / "examples" / "svm_loss.txt").read_text(), {}, "random"),
 }
 # DejaVu Sans: an average glyph is 0.62 em wide; a line's ink runs from 0.76 em above
 # the baseline to 0.24 em below.
@@ -37,6 +42,8 @@ GLYPH_WIDTH, ASCENT, DESCENT = 0.62, 0.76, 0.24
 
 def drawn(name: str) -> ElementTree.Element:
     expr, options, point = CIRCUITS[name]
+    if point == "random":
+        point = points.point_for(flatgrad.compile(expr, **options), "random", 0)
     svg = diagram.render(diagram.dot_source(build_plan(expr, **options), point), "svg")
     return ElementTree.fromstring(svg)
 
@@ -183,8 +190,8 @@ def test_wires_cross_only_where_the_graph_forces_it(name):
         assert count == 0, name
 
 
-def test_the_staged_example_is_the_one_seed_that_must_cross():
-    assert [name for name in CIRCUITS if forced_crossing(name)] == ["staged"]
+def test_only_the_staged_example_and_the_net_must_cross():
+    assert [name for name in CIRCUITS if forced_crossing(name)] == ["staged", "two-layer net"]
 
 
 def png_size(data: bytes) -> tuple[int, int]:
