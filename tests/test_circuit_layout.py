@@ -8,7 +8,6 @@ import re
 import struct
 import xml.etree.ElementTree as ElementTree
 
-import networkx
 import pytest
 
 import flatgrad
@@ -165,6 +164,8 @@ def forced_crossing(name: str) -> bool:
     """Whether the circuit, drawn with its inputs on the left and its output on the
     right, must cross a wire: its graph with one more vertex joined to every input and
     to the output (the frame around the picture) is not planar."""
+    networkx = pytest.importorskip("networkx", reason="networkx decides planarity "
+                                   "(pip install networkx)")
     expr, options, _ = CIRCUITS[name]
     graph = build_plan(expr, **options).graph
     circuit = networkx.Graph()
