@@ -3,6 +3,7 @@ Chromium by key presses: after k steps exactly the expected code line, table row
 wire are lit, and the wire shows the number its step computes."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -13,7 +14,8 @@ from flatgrad import points
 from flatgrad.api import build_plan
 from flatgrad.core.plan import evaluate
 from flatgrad.teach import diagram, lesson, step
-from teaching_support import NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT, run_cli
+from teaching_support import NEURON, NEURON_POINT, REFERENCE, REFERENCE_POINT, assert_well_formed, \
+    run_cli
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed "
                                  "(pip install playwright)")
@@ -167,3 +169,22 @@ def test_step_needs_html_and_is_not_a_worksheet(tmp_path):
                    str(tmp_path / "s.html"), check=False)
     assert done.returncode == 2 and "choose one" in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_the_page_is_self_contained_deterministic_and_replaceable(tmp_path):
+    path = tmp_path / "step.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--step", "-o", str(path))
+    first = path.read_text()
+    # a second run replaces flatgrad's own page, with the same bytes
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--step", "-o", str(path))
+    assert path.read_text() == first
+    assert_well_formed(first)
+    assert "http://" not in first.replace('xmlns="http://www.w3.org/2000/svg"', "") \
+        .replace('xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    assert "https://" not in first and " src=" not in first and "<link" not in first
+    # every step's elements are on the page
+    plan = build_plan(REFERENCE, profile="teach")
+    for entry in step.steps(lesson.build(plan, {"x": 3.0, "y": -4.0})):
+        assert f'id="{entry["code"]}"' in first and f'id="{entry["row"]}"' in first
+        for role in entry["wires"] + entry["gradients"] + entry["values"]:
+            assert re.search(rf'class="[^"]*\b{role}\b', first), role
