@@ -91,34 +91,68 @@ def eval_numbers(expr: str, point: str) -> dict[str, str]:
     return dict(line.split(" = ") for line in out.strip().splitlines())
 
 
+def _circuit_wires(dot_text: str) -> list[dict]:
+    """The wires of flatgrad's DOT circuit, each from the node it leaves to the node it
+    enters (a branch of a fork from the forked node), with its label's HTML text (""
+    for a bare wire) and its kind: "wire", "trunk" (into a fork) or "branch"."""
+    nodes = {}
+    for node, kind, rest in re.findall(r'^\s*(\w+) \[id="\w+", class="([^"]*)", (.*)\];$',
+                                       dot_text, re.M):
+        angled = re.search(r"label=<(.*)>(?:, |$)", rest)
+        quoted = re.search(r'label="(.*?)"', rest)
+        nodes[node] = (kind.split()[0], angled.group(1) if angled else
+                       quoted.group(1) if quoted else "")
+    into, out_of = {}, {}
+    bare = []
+    for tail, head, attributes in re.findall(r"^\s*(\w+)(?::\w+:\w)? -> (\w+)(?::\w+:\w)? "
+                                             r"\[(.*)\];$", dot_text, re.M):
+        if 'class="wire' not in attributes:
+            continue
+        if nodes.get(head, ("",))[0] == "wire":
+            into[head] = tail
+        elif nodes.get(tail, ("",))[0] == "wire":
+            out_of[tail] = head
+        else:
+            bare.append((tail, head, ""))
+    runs = bare + [(into[w], out_of[w], nodes[w][1]) for w in into]
+    source = {head: tail for tail, head, _ in runs if nodes[head][0] == "fork"}
+    wires = []
+    for tail, head, label in runs:
+        kind = "branch" if nodes[tail][0] == "fork" else \
+            "trunk" if nodes[head][0] == "fork" else "wire"
+        named = source[tail] if kind == "branch" else tail
+        wires.append({"tail": html.unescape(nodes[named][1]),
+                      "head": "fork" if kind == "trunk" else html.unescape(nodes[head][1]),
+                      "kind": kind, "label": label})
+    return wires
+
+
 def dot_edges(dot_text: str) -> list[dict]:
-    """Each edge of flatgrad's DOT: tail and head labels, the stage name it carries,
-    its green value and red gradient."""
-    labels = {node: html.unescape(angled or quoted) for node, angled, quoted in re.findall(
-        r"^\s*(\w+) \[shape=\w+, .*?label=(?:<(.*?)>|\"(.*?)\")", dot_text, re.M)}
+    """Each wire of flatgrad's DOT: tail and head labels, the stage name it carries,
+    its green value and red gradient (and its kind: wire, trunk or branch)."""
     edges = []
-    for tail, head, label in re.findall(r"^\s*(\w+) -> (\w+) \[label=(.*)\];$", dot_text, re.M):
+    for wire in _circuit_wires(dot_text):
+        label = wire["label"]
         green = re.findall(r'<font color="#2e7d32">(.*?)</font>', label)
         red = re.findall(r'<font color="#c62828">(.*?)</font>', label)
-        name = re.findall(r'<font color="#777777">(.*?) </font>', label)
-        edges.append({"tail": labels[tail], "head": labels[head], "name": name[0] if name else "",
+        name = re.findall(r'<font color="#777777">(.*?)</font>', label)
+        edges.append({"tail": wire["tail"], "head": wire["head"], "kind": wire["kind"],
+                      "name": name[0] if name else "",
                       "value": float(green[0]) if green else None,
                       "grad": float(red[0]) if red else None})
     return edges
 
 
 def dot_wires(dot_text: str) -> list[dict]:
-    """Each edge of flatgrad's DOT as text: tail and head labels, and the grey, green
+    """Each wire of flatgrad's DOT as text: tail and head labels, and the grey, green
     and red rows of its label (over arrays the grey row is the name and shape)."""
-    labels = {node: html.unescape(angled or quoted) for node, angled, quoted in re.findall(
-        r"^\s*(\w+) \[shape=\w+, .*?label=(?:<(.*?)>|\"(.*?)\")", dot_text, re.M)}
     wires = []
-    for tail, head, label in re.findall(r"^\s*(\w+) -> (\w+) \[label=(.*)\];$", dot_text, re.M):
+    for wire in _circuit_wires(dot_text):
         def rows(colour):
             return [html.unescape(text) for text in
-                    re.findall(rf'<font color="{colour}">(.*?)</font>', label)]
+                    re.findall(rf'<font color="{colour}">(.*?)</font>', wire["label"])]
         grey, green, red = rows("#777777"), rows("#2e7d32"), rows("#c62828")
-        wires.append({"tail": labels[tail], "head": labels[head],
+        wires.append({"tail": wire["tail"], "head": wire["head"], "kind": wire["kind"],
                       "grey": grey[0].strip() if grey else "",
                       "value": green[0] if green else None, "grad": red[0] if red else None})
     return wires

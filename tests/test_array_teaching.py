@@ -270,7 +270,7 @@ def digits3(values) -> list:
 def test_the_circuit_carries_shapes_and_small_values():
     plan = build_plan(SMALL, shapes=SMALL_SHAPES)
     dot = diagram.dot_source(plan, dict(SMALL_POINT))
-    nodes = re.findall(r"^\s*(\w+) \[shape=(\w+)", dot, re.M)
+    nodes = re.findall(r'class="(input|gate|output)"', dot)
     assert len(nodes) == 3 + 4 + 1       # W, x, b; @, +, relu, sum; the output f
     gates = [label for label in re.findall(r"shape=(?:circle|ellipse), .*?label=<(.*?)>", dot)]
     assert sorted(html.unescape(label) for label in gates) == ["+", "@", "relu", "sum"]
@@ -296,7 +296,7 @@ def test_the_nets_circuit_has_a_node_per_gate_and_a_shape_per_array_wire():
     plan = build_plan(NET)
     dot = diagram.dot_source(plan)
     graph = plan.graph
-    assert len(re.findall(r"^\s*\w+ \[shape=", dot, re.M)) == \
+    assert len(re.findall(r'class="(?:input|gate|output)"', dot)) == \
         len(graph.inputs) + len(graph.stages) + 1 == 7 + 12 + 1
     labels = sorted(html.unescape(label) for label in
                     re.findall(r"shape=(?:circle|ellipse), .*?label=<(.*?)>", dot))
@@ -304,16 +304,28 @@ def test_the_nets_circuit_has_a_node_per_gate_and_a_shape_per_array_wire():
                              "+", "×", "+"])
     assert 'shape=ellipse, width=0.5, margin=0.03, fixedsize=false, style=filled, ' \
            'fillcolor="#f7f7f7", label=<softmax_loss>' in dot
-    tails = re.findall(r"^\s*n(\d+) -> \w+ \[label=", dot, re.M)
     wires = dot_wires(dot)
-    assert len(tails) == len(wires) == 21
-    for tail, wire in zip(tails, wires):
-        node = graph.nodes[int(tail)]
-        # an array's wire says its shape (and a stage's its name); a scalar's its name
-        assert wire["grey"] == " ".join(filter(None, [node.name if node.kind == "stage" else "",
-                                                      describe(node.shape)]))\
-            if node.shape else wire["grey"] == ""
+    # W1 and W2 fork (the product and the L2 term): a trunk each, then two branches
+    assert len(wires) == 21 + 2
+    assert sorted(w["tail"] for w in wires if w["kind"] == "trunk") == ["W1", "W2"]
+    by_label = {node.name: node for node in graph.nodes if node.kind == "input"}
+    for wire in wires:
         assert wire["value"] is None and wire["grad"] is None
+        if wire["kind"] == "branch":      # the trunk says what flows
+            assert wire["grey"] == ""
+            continue
+        tail = wire["tail"]
+        node = by_label.get(tail) or [n for n in graph.stages
+                                      if diagram.gate_label(graph, n) == tail][0]
+        if node.kind == "stage":
+            continue    # several gates share a label; the names below are checked by value
+        # an array's wire says its shape
+        assert wire["grey"] == describe(node.shape) if node.shape else wire["grey"] == ""
+    greys = [w["grey"] for w in wires]
+    for node in graph.stages:
+        # a stage's wire says its name, and its shape over arrays
+        assert " ".join(filter(None, [node.name, describe(node.shape)
+                                      if node.shape else ""])) in greys
     assert [w["grey"] for w in wires if w["tail"] == "y"] == ["[5]"]
 
 

@@ -31,8 +31,8 @@ def edge(edges, tail, head):
 
 def test_seed_example_carries_q_f_and_gradients():
     edges = dot_edges(run_cli("diagram", "q = x + y; f = q * z", "--at", "x=-2,y=5,z=-4").stdout)
-    assert edge(edges, "x", "+") == {"tail": "x", "head": "+", "name": "", "value": -2,
-                                     "grad": -4}
+    assert edge(edges, "x", "+") == {"tail": "x", "head": "+", "kind": "wire", "name": "",
+                                     "value": -2, "grad": -4}
     assert edge(edges, "y", "+")["grad"] == -4
     assert edge(edges, "+", "×")["value"] == 3          # q = 3
     assert edge(edges, "+", "×")["grad"] == -4          # dq = -4
@@ -75,13 +75,20 @@ def test_primitive_gates_give_the_same_gradients():
         assert primitive[1] == pytest.approx(staged[1], rel=1e-12)
 
 
-def test_fork_shares_add_up_to_the_gradient():
+def test_fork_shares_add_up_to_the_gradient_the_trunk_shows():
     point = {"x": 3.0, "y": -4.0}
     edges = dot_edges(diagram.dot_source(build_plan(REFERENCE), point, digits=12))
     value, (dx, dy) = flatgrad.compile(REFERENCE).value_and_grad(**point)
-    assert len([e for e in edges if e["tail"] == "x"]) == 3
-    assert sum(e["grad"] for e in edges if e["tail"] == "x") == pytest.approx(dx, rel=1e-9)
-    assert sum(e["grad"] for e in edges if e["tail"] == "y") == pytest.approx(dy, rel=1e-9)
+    for name, total in (("x", dx), ("y", dy)):
+        branches = [e for e in edges if e["tail"] == name and e["kind"] == "branch"]
+        assert len(branches) == {"x": 3, "y": 2}[name]
+        # a branch carries its share alone; the value is the trunk's
+        assert all(e["value"] is None for e in branches)
+        assert sum(e["grad"] for e in branches) == pytest.approx(total, rel=1e-9)
+        # the trunk into the fork carries the value and the input's total gradient
+        (trunk,) = [e for e in edges if e["tail"] == name and e["kind"] == "trunk"]
+        assert trunk["value"] == point[name]
+        assert trunk["grad"] == pytest.approx(total, rel=1e-9)
     # and against central differences
     f = flatgrad.compile(REFERENCE)
     h = 1e-6
@@ -115,14 +122,17 @@ def test_svg_carries_the_seed_numbers_on_the_right_edges(tmp_path):
     tree = ElementTree.parse(target)
     ns = {"svg": "http://www.w3.org/2000/svg"}
     titles = {g.find("svg:title", ns).text: g for g in tree.iterfind(".//svg:g", ns)
-              if g.get("class") == "node"}
+              if g.get("class") in ("node input", "node gate", "node output")}
     names = {title: "".join(g.find(".//svg:text", ns).itertext()) for title, g in titles.items()}
-    found = {}
+    ends = {}
     for g in tree.iterfind(".//svg:g", ns):
-        if g.get("class") != "edge":
-            continue
-        tail, head = g.find("svg:title", ns).text.split("->")
-        colours = {t.get("fill"): t.text for t in g.iterfind(".//svg:text", ns)}
+        if "edge" in (g.get("class") or "").split():
+            tail, head = (end.split(":")[0] for end in g.find("svg:title", ns).text.split("->"))
+            ends.setdefault(g.get("id").split("-")[0], []).append((tail, head))
+    found = {}
+    for wire, ((tail, _), (_, head)) in ends.items():
+        label = tree.find(f".//svg:g[@id='{wire}']", ns)
+        colours = {t.get("fill"): t.text for t in label.iterfind(".//svg:text", ns)}
         found[(names[tail], names[head])] = (float(colours[diagram.VALUE_COLOUR]),
                                              float(colours[diagram.GRADIENT_COLOUR]))
     assert found[("x", "+")] == (-2, -4)

@@ -242,7 +242,7 @@ def test_handout_renders_in_a_headless_browser(tmp_path):
     assert len(re.findall(r"<tr[ >]", dom)) == 2 + 8 + 12
     assert dom.count("<math") >= 7 and "<mfrac>" in dom
     if diagram.available():
-        assert dom.count("<svg") == 1 and 'class="edge"' in dom
+        assert dom.count("<svg") == 1 and 'class="edge' in dom
     text = html.unescape(re.sub(r"<[^>]+>", "", dom))
     for name, value in eval_numbers(REFERENCE, REFERENCE_POINT).items():
         assert f"{name} = {value}" in text

@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import atomic_write, points
 from ..api import Compiled
 from ..errors import FlatgradError
-from ..teach import diagram, forward_mode, handout, lesson, pdf, worksheet
+from ..teach import diagram, forward_mode, handout, lesson, pdf, step, worksheet
 from ..teach.nice_points import nice_points
 
 HANDOUT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
@@ -58,6 +58,10 @@ def add_handout_options(parser) -> None:
                              "each seed is another variant (default 0)")
     parser.add_argument("--key", help="write the answer key here (default: beside -o, "
                                       "as NAME-key.html)")
+    parser.add_argument("--step", action="store_true",
+                        help="write a page to step through with the space bar and arrow "
+                             "keys: the forward pass stage by stage, then the backward pass "
+                             "line by line (HTML)")
     parser.add_argument("--force", action="store_true",
                         help="replace output files flatgrad did not generate")
     parser.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
@@ -77,6 +81,9 @@ def add_diagram_options(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="the seed of --at random")
     parser.add_argument("--digits", type=int, default=3,
                         help="significant digits on the wires (default 3)")
+    parser.add_argument("--dpi", type=int,
+                        help="the resolution of a PNG in dots per inch (default 96; "
+                             "300 for print)")
     parser.add_argument("--force", action="store_true",
                         help="replace an output file flatgrad did not generate")
 
@@ -174,6 +181,8 @@ def write_handout(compiled: Compiled, args) -> int:
     if given and not args.exercise:
         verb = "is a worksheet option" if len(given) == 1 else "are worksheet options"
         raise FlatgradError(f"{', '.join(given)} {verb}: add --exercise")
+    if args.step:
+        return _write_step(taught, fmt, args)
     if args.exercise:
         sheet = worksheet.make(taught, args.blank or "lines", args.blanks, args.seed or 0,
                                shown=lambda value: handout.value_text(value, page.digits))
@@ -245,14 +254,33 @@ def _write_variants(compiled: Compiled, args) -> int:
     return _write_all(targets, args.force, None)
 
 
+def _write_step(taught: lesson.Lesson, fmt: str, args) -> int:
+    if args.exercise:
+        raise FlatgradError("--step writes a page to step through, --exercise a worksheet: "
+                            "choose one")
+    if fmt != "html":
+        raise FlatgradError("--step writes an HTML page (its keys need a browser): "
+                            "-o FILE.html")
+    document = step.render(taught)
+    if _is_file(args.output):
+        return _write_all({Path(args.output): document}, args.force, None)
+    return _write_all({}, args.force, document)
+
+
 def write_diagram(compiled: Compiled, args) -> int:
     point = _point(compiled, args.at, args.seed) if args.at else None
     if args.digits < 1 or args.digits > 17:
         raise FlatgradError(f"--digits must be between 1 and 17, not {args.digits}")
     fmt = args.format or _format_of(args.output, {"." + f: f for f in diagram.FORMATS}, "dot",
                                     "a diagram")
+    if args.dpi is not None and fmt != "png":
+        raise FlatgradError(f"--dpi sets the resolution of a PNG; {fmt.upper()} is drawn "
+                            "to scale at any size")
+    if args.dpi is not None and not diagram.MIN_DPI <= args.dpi <= diagram.MAX_DPI:
+        raise FlatgradError(f"--dpi must be between {diagram.MIN_DPI} and {diagram.MAX_DPI}, "
+                            f"not {args.dpi}")
     dot_text = diagram.dot_source(compiled.plan, point, args.digits)
-    data = dot_text if fmt == "dot" else diagram.render(dot_text, fmt)
+    data = dot_text if fmt == "dot" else diagram.render(dot_text, fmt, args.dpi)
     if _is_file(args.output):
         return _write_all({Path(args.output): data}, args.force, None)
     if isinstance(data, bytes):

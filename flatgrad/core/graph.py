@@ -61,6 +61,7 @@ class Graph:
     # list inputs, whose entries w[0], w[1] ... are scalar input nodes: name -> (length,
     # the name of the list of their gradients)
     lists: dict[str, tuple[int, str]] = field(default_factory=dict)
+    level: str = "staged"           # "primitive": grouped gates staged as their primitives
 
     @cached_property
     def has_arrays(self) -> bool:
@@ -375,6 +376,7 @@ def stage(program: Program, inputs=None, level: str = "staged",
     graph.lists = {name: (length, "") for name, length in lengths.items()}
     graph.function = function
     graph.grad_prefix = grad_prefix
+    graph.level = level
     _name(graph, naming)
     return graph
 

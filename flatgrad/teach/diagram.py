@@ -34,6 +34,7 @@ VALUE_COLOUR = "#2e7d32"
 GRADIENT_COLOUR = "#c62828"
 TANGENT_COLOUR = "#1565c0"      # forward mode's tangents
 NAME_COLOUR = "#777777"
+WIRE_COLOUR = "#555555"
 FONT = "DejaVu Sans"
 FORMATS = ("dot", "svg", "png")
 INSTALL_HINT = ("the circuit diagram is laid out by Graphviz, and its `dot` program is not "
@@ -54,17 +55,25 @@ ROUND_LABEL = 6
 SMALL_ARRAY = 4
 # What a fill-in circuit shows in place of a number: an empty box to write in.
 BOX = "\u2610"
+# A PNG's resolution: below 24 dpi text is unreadable; above 1200 a picture has tens of
+# millions of pixels.
+MIN_DPI, MAX_DPI = 24, 1200
 
 
 def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
                values: bool = True, gradients: bool = True, boxes: bool = False,
                tangents=None) -> str:
-    """The DOT text of the circuit; with `point`, the edges carry values and gradients
-    (either can be left out, as a worksheet does). Over arrays every edge carries
+    """The DOT text of the circuit; with `point`, the wires carry values and gradients
+    (either can be left out, as a worksheet does). Over arrays every wire carries
     its shape, and the numbers of small arrays only. With `boxes`, a number left out
     is an empty box on its wire, for a student to fill in. `tangents` (a variable's
     name -> the text of its tangents) puts forward mode's tangents where the
-    gradients go."""
+    gradients go.
+
+    Each labelled wire runs through its own label, the value above the line and
+    the gradient below, so no label can stand nearer another wire than its own.
+    A value used more than once runs to a fork point: its trunk carries the value
+    and the total gradient, each branch its own share."""
     graph = plan.graph
     if len(plan.forward) < len(graph.stages):
         # a plan that writes statements whole (core/fuse.py): the circuit is gate by gate
@@ -83,43 +92,70 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
             value = np.broadcast_to(value, np.shape(like))
         return _number(value, digits)
 
-    def wire(tail: Node, value, gradient) -> str:
-        shape = describe(tail.shape) if arrays and tail.shape else ""
-        if tangents is not None:
-            return _edge_label(tail.name if tail.kind == "stage" else "", shape,
-                               value if values else None, tangents.get(tail.name, "0"),
-                               TANGENT_COLOUR)
-        hidden = BOX if boxes else None
-        return _edge_label(tail.name if tail.kind == "stage" else "", shape,
-                           value if values or value is None else hidden,
-                           gradient if gradients or gradient is None else hidden)
+    def shown(text, wanted: bool):
+        """A number the wire shows, or the box that stands for one left out."""
+        if wanted or text is None:
+            return text
+        return BOX if boxes else None
+
+    consumers: dict[int, list] = {}
+    for node in graph.stages:
+        for i, arg in enumerate(node.args):
+            if graph.nodes[arg].kind != "const":
+                consumers.setdefault(arg, []).append((node, i))
+    output = graph.nodes[graph.output]
+    consumers.setdefault(output.index, []).append((None, 0))
 
     inputs = [{"id": _node_id(node), "label": _quoted(node.name)}
               for node in graph.nodes if node.kind == "input"]
     # each gate's tooltip is its forward line as the generated code spells it
     code = {line.node: line.text for line in plan.forward}
-    gates, edges = [], []
+    gates = []
     for node in graph.stages:
         label = gate_label(graph, node)
         gates.append({"id": _node_id(node), "label": _html_label(label),
                       "shape": "circle" if len(label) <= ROUND_LABEL else "ellipse",
                       "tooltip": _quoted(code[node.index])})
-        for i, arg in enumerate(node.args):
-            operand = graph.nodes[arg]
-            if operand.kind == "const":
-                continue
-            value = known.get(operand.name)
-            edges.append({"tail": _node_id(operand), "head": _node_id(node), "label": wire(
-                operand, number(value),
-                number(shares.get((node.index, i)), like=value))})
-    output = graph.nodes[graph.output]
+    forks, wires = [], []
+
+    def add_wire(tail: str, head: str, roles: list[str], label: str | None, arrow: bool):
+        wires.append({"id": f"w{len(wires)}", "tail": tail, "head": head, "label": label,
+                      "class": _quoted(" ".join(["wire"] + roles)), "arrow": arrow})
+
+    for node in graph.nodes:
+        uses = consumers.get(node.index, [])
+        if not uses:
+            continue
+        value = known.get(node.name)
+        name = node.name if node.kind == "stage" else ""
+        shape = describe(node.shape) if arrays and node.shape else ""
+        # the gradient the node receives, summed over its uses
+        total = 1.0 if node.index == graph.output else known.get(node.grad)
+        if tangents is not None:   # forward mode: the tangent flows with the value
+            trunk_label = _edge_label(name, shape, number(value) if values else None,
+                                      tangents.get(node.name, "0"), TANGENT_COLOUR)
+        else:
+            trunk_label = _edge_label(name, shape, shown(number(value), values),
+                                      shown(number(total, like=value), gradients))
+        heads = [(_node_id(stage), [f"i{stage.index}_{i}"],
+                  number(shares.get((stage.index, i)), like=value))
+                 if stage is not None else ("output", ["i_output"], number(1.0))
+                 for stage, i in uses]
+        if len(uses) == 1:
+            head, roles, _ = heads[0]
+            add_wire(_node_id(node), head, [f"o{node.index}"] + roles, trunk_label, True)
+            continue
+        fork = f"k{node.index}"
+        forks.append({"id": fork})
+        add_wire(_node_id(node), fork, [f"o{node.index}"], trunk_label, False)
+        for head, roles, share in heads:
+            share = None if tangents is not None else shown(share, gradients)
+            add_wire(fork, head, roles, _edge_label("", "", None, share), True)
     sink = {"id": "output", "label": _quoted(output.name)}
-    edges.append({"tail": _node_id(output), "head": sink["id"], "label": wire(
-        output, number(known.get(output.name)), number(1.0))})
     context = {"header": f"Generated by flatgrad {__version__} from: {formula(plan)}",
                "graph_id": _quoted(graph.function), "font": FONT, "inputs": inputs,
-               "gates": gates, "output": sink, "edges": edges,
-               "large": len(graph.nodes) > LARGE_CIRCUIT}
+               "gates": gates, "forks": forks, "output": sink, "wires": wires,
+               "large": len(graph.nodes) > LARGE_CIRCUIT, "wire_colour": WIRE_COLOUR}
     return environment().get_template("circuit.dot.j2").render(context)
 
 
@@ -169,15 +205,17 @@ def available() -> bool:
     return shutil.which("dot") is not None
 
 
-def render(dot_text: str, fmt: str) -> bytes:
-    """Lay the DOT text out with Graphviz's `dot` as svg or png."""
+def render(dot_text: str, fmt: str, dpi: int | None = None) -> bytes:
+    """Lay the DOT text out with Graphviz's `dot` as svg or png (at `dpi` dots per
+    inch; Graphviz's default is 96)."""
     if fmt not in FORMATS[1:]:
         raise ValueError(f"unknown diagram format {fmt!r}")
     program = shutil.which("dot")
     if program is None:
         raise FileNotFoundError(INSTALL_HINT)
+    command = [program, f"-T{fmt}"] + ([f"-Gdpi={dpi}"] if dpi else [])
     try:
-        done = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"),
+        done = subprocess.run(command, input=dot_text.encode("utf-8"),
                               capture_output=True, timeout=LAYOUT_SECONDS)
     except subprocess.TimeoutExpired:
         raise OSError(f"Graphviz took more than {LAYOUT_SECONDS} s to lay this circuit out; "
@@ -191,9 +229,19 @@ def render(dot_text: str, fmt: str) -> bytes:
 
 
 def inline_svg(dot_text: str) -> str:
-    """The SVG element alone, to place inside an HTML page."""
+    """The SVG element alone, to place inside an HTML page, in a box that scrolls
+    sideways when the circuit is wider than the page. The circuit keeps its own
+    size: Graphviz measures in points, and 12 pt text is 16 px, the body text's
+    size, so the page's stylesheet must not stretch or shrink it (hence the
+    element's own style, which outranks the stylesheet's)."""
     svg = render(dot_text, "svg").decode("utf-8")
-    return svg[svg.index("<svg"):].strip()
+    svg = svg[svg.index("<svg"):].strip()
+    size = re.match(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if size:
+        width, height = size.groups()
+        svg = svg.replace("<svg ", f'<svg style="width: {width}pt; height: {height}pt; '
+                          'max-width: none; max-height: none" ', 1)
+    return f'<div class="circuit" style="overflow-x: auto">{svg}</div>'
 
 
 def _name(node) -> str:
@@ -234,30 +282,29 @@ _BOX_CELL = ('<tr><td border="1" color="#444444" width="44" height="16" fixedsiz
 
 
 def _edge_label(name: str, shape: str, value: str | None, gradient: str | None,
-                colour: str = GRADIENT_COLOUR) -> str:
-    """Graphviz HTML-like label: the value above, the gradient below, in colour; over
-    arrays the wire's shape first, in grey beside its name."""
-    rows = []
-    if shape:
-        rows.append(f'<tr><td><font color="{NAME_COLOUR}">{html.escape(name)} '
-                    f'{html.escape(shape)}</font></td></tr>' if name else
-                    f'<tr><td><font color="{NAME_COLOUR}">{html.escape(shape)}</font></td></tr>')
-        name = ""
+                colour: str = GRADIENT_COLOUR) -> str | None:
+    """A wire's label, a Graphviz HTML-like table the wire runs through: its stage's
+    name (over arrays its name and shape) in grey, the value in green above the
+    line, the gradient in red (a tangent in `colour`) below it; one above the other,
+    so that a label is as narrow as its longest part. A number left out for a
+    student is an empty box (BOX). None for a bare wire."""
+    above = []
+    words = " ".join(filter(None, [name, shape]))
+    if words:
+        above.append(f'<font color="{NAME_COLOUR}">{html.escape(words)}</font>')
+    if value is not None and value != BOX:
+        above.append(f'<font color="{VALUE_COLOUR}">{html.escape(value)}</font>')
+    below = [f'<font color="{colour}">{html.escape(gradient)}</font>'] \
+        if gradient is not None and gradient != BOX else []
+    if not above and not below and BOX not in (value, gradient):
+        return None
+    rows = [f"<tr><td>{row}</td></tr>" for row in above]
     if value == BOX:
-        if name:
-            rows.append(f'<tr><td><font color="{NAME_COLOUR}">{html.escape(name)}</font>'
-                        '</td></tr>')
         rows.append(_BOX_CELL)
-    elif value is not None:
-        named = f'<font color="{NAME_COLOUR}">{html.escape(name)} </font>' if name else ""
-        rows.append(f'<tr><td>{named}<font color="{VALUE_COLOUR}">'
-                    f'{html.escape(value)}</font></td></tr>')
+    rows.append(f'<tr><td port="line" height="1" cellpadding="0" bgcolor="{WIRE_COLOUR}">'
+                f'</td></tr>')
     if gradient == BOX:
         rows.append(_BOX_CELL)
-    elif gradient is not None:
-        rows.append(f'<tr><td><font color="{colour}">{html.escape(gradient)}'
-                    f'</font></td></tr>')
-    if not rows:
-        return _quoted(name)
+    rows += [f"<tr><td>{row}</td></tr>" for row in below]
     return ('<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
             + "".join(rows) + "</table>>")

@@ -105,7 +105,7 @@ def build(plan: Plan, point: dict[str, float]) -> Lesson:
 
     statements = []
     texts = pretty_statements(graph.program)
-    for (target, tree), text in zip(program_trees(graph.program), texts):
+    for (target, tree), text in zip(program_trees(graph.program, graph.level), texts):
         statements.append(Statement(target or function, tree,
                                     text.split(" = ", 1)[1] if target else text))
     statements[-1].lhs = function

@@ -246,11 +246,13 @@ def too_deep(tree: ast.expr) -> bool:
     return False
 
 
-def program_trees(program: Program) -> list[tuple[str | None, ast.expr]]:
+def program_trees(program: Program, level: str = "staged") -> list[tuple[str | None, ast.expr]]:
     """The program's statements as (target, expression tree) pairs, each rebuilt
     from the parsed postfix form: operators through the gate table's forward
     templates, called gates as calls by the gate's own name. Built as trees, not
-    text, so a long formula never meets Python's parenthesis nesting limit."""
+    text, so a long formula never meets Python's parenthesis nesting limit.
+    At the "primitive" level a grouped gate is written as the primitives it is
+    staged into (σ(x) as 1 / (1 + exp(-x))), by the gate row's own rule."""
     statements = []
     for statement in program.statements:
         stack: list[ast.expr] = []
@@ -264,17 +266,18 @@ def program_trees(program: Program) -> list[tuple[str | None, ast.expr]]:
             else:
                 args = stack[len(stack) - item.nargs:]
                 del stack[len(stack) - item.nargs:]
-                stack.append(_apply_tree(item, args))
+                stack.append(_apply_tree(item, args, level))
         target = statement.target.text if statement.target is not None else None
         statements.append((target, stack[-1]))
     return statements
 
 
-def _apply_tree(item: Apply, args: list[ast.expr]) -> ast.expr:
+def _apply_tree(item: Apply, args: list[ast.expr], level: str = "staged") -> ast.expr:
+    gate = gate_table.lookup(item.func) if not item.operator else gate_table.GATES[item.func]
+    if level == "primitive" and gate is not None and gate.primitive is not None:
+        return gate.primitive(_TreeStager(), *args)
     if not item.operator:
-        gate = gate_table.lookup(item.func)
         return ast.Call(ast.Name(gate.name if gate else item.func, ast.Load()), args, [])
-    gate = gate_table.GATES[item.func]
     template = gate.forward or gate.forward_form(spelling="numpy")
     tree = ast.parse(re.sub(r"\{(a|b)\}", r"\1", template), mode="eval").body
     operands = dict(zip("ab", args))
@@ -284,6 +287,35 @@ def _apply_tree(item: Apply, args: list[ast.expr]) -> ast.expr:
             return operands.get(node.id, node)
 
     return Fill().visit(tree)
+
+
+class _TreeStager:
+    """What a gate row's primitive rule calls to stage a gate (`gate`, `const`),
+    building an expression tree instead of graph nodes."""
+
+    def const(self, value: float, text: str | None = None) -> ast.expr:
+        return ast.Constant(value)
+
+    def is_const(self, tree: ast.expr) -> bool:
+        return isinstance(tree, ast.Constant)
+
+    def value(self, tree: ast.expr) -> float:
+        return tree.value
+
+    def gate(self, name: str, *args: ast.expr, expand: bool = True, token=None) -> ast.expr:
+        gate = gate_table.GATES[name]
+        if gate.primitive is not None:
+            return gate.primitive(self, *args)
+        if gate.call:
+            return ast.Call(ast.Name(gate.name, ast.Load()), list(args), [])
+        tree = ast.parse(re.sub(r"\{(a|b)\}", r"\1", gate.forward), mode="eval").body
+        operands = dict(zip("ab", args))
+
+        class Fill(ast.NodeTransformer):
+            def visit_Name(self, node):
+                return operands.get(node.id, node)
+
+        return Fill().visit(tree)
 
 
 def _split_index(name: str) -> tuple[str, str]:
