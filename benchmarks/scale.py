@@ -109,9 +109,9 @@ FAMILY_SIZES = (10, 30, 100, 300, 1000, 3000, 10000)
 # One size in a fresh process: `flatgrad` is whichever checkout PYTHONPATH names first.
 CHILD = r"""
 import gc, json, sys, time, timeit
+import flatgrad   # before perf, which would put this checkout first on the path
 sys.path.insert(0, sys.argv[2])
 from perf import family
-import flatgrad
 n = int(sys.argv[1])
 flatgrad.compile("(x+σ(y))/(σ(x)+(x+y)²)").value_and_grad(3.0, -4.0)   # imports, templates
 text = family(n)
@@ -123,9 +123,9 @@ cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 space = {}
 exec(compile(g.source, "<module>", "exec"), space)   # flatgrad's own output
 call = space["f_and_grad"]
-number = max(1, 20000 // n)
-best = min(timeit.repeat(lambda: call(0.3, -0.2), number=number, repeat=5)) / number
-print(json.dumps({"cpu": cpu, "wall": wall, "call": best}))
+number = max(1, 40000 // n)
+best = min(timeit.repeat(lambda: call(0.3, -0.2), number=number, repeat=9)) / number
+print(json.dumps({"cpu": cpu, "wall": wall, "call": best, "package": flatgrad.__file__}))
 """
 
 
@@ -133,7 +133,9 @@ def family_row(n: int, checkout: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     done = subprocess.run([sys.executable, "-c", CHILD, str(n), str(Path(__file__).parent)],
                           capture_output=True, text=True, env=env, cwd=checkout, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(row.pop("package")).resolve().is_relative_to(checkout), (row, checkout)
+    return row
 
 
 def slope(points: list[tuple[float, float]]) -> float:
