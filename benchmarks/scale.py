@@ -51,6 +51,21 @@ alive until the function returns, so the working set (bytecode ~340 bytes, a
 frame slot and a float per stage, ~660 bytes a term) leaves the 1 MB L2 cache
 beyond N ≈ 1,000 (a synthetic chain of 10,000 float stages costs 13–38 ns a
 stage with fresh names, 7 ns reusing one name).
+
+Figures, 2026-12-02, a busy 2-core machine, `--family --against` the version
+before the layout memo (best of 3 fresh processes each, taking turns):
+
+         N   CPU s before   CPU s now   before / now   call µs a term (same code)
+        10          0.007       0.007           0.98   0.28
+       100          0.084       0.066           1.28   0.35
+      1000          0.866       0.679           1.28   0.44
+      3000          2.594       1.967           1.32   0.45
+     10000          8.473       6.772           1.25   0.57 (0.83 in the other column)
+    log-log slope of compile CPU time, N = 10 … 10,000: 1.02 before, 1.00 now
+    one call at N = 1,000: flatgrad 491 µs, SymPy cse + lambdify 327 µs (1.50×)
+
+Steps at N = 10,000, CPU s before → now: parse 0.58 → 0.46, stage 0.93 → 1.03,
+plan 0.98 → 0.92, emit 3.74 → 1.53, Python's compile 2.37 → 2.25; total 8.60 → 6.19.
 """
 from __future__ import annotations
 
