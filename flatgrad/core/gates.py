@@ -40,6 +40,11 @@ LIBRARIES = ("torch", "jax")   # spelled from numpy's forms through LIBRARY_FUNC
 _PLACEHOLDER = re.compile(r"\{(a|b|out|up)\}")
 
 
+@lru_cache(maxsize=1024)
+def _pieces(template: str) -> tuple[str, ...]:
+    return tuple(_PLACEHOLDER.split(template))
+
+
 @dataclass(frozen=True)
 class Gate:
     name: str
@@ -146,7 +151,10 @@ class Gate:
         """Fill a template with operand texts and the name of the cached output."""
         values = {"out": out, "up": "{up}"}
         values.update(zip("ab", operands))
-        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+        pieces = _pieces(template)   # text, placeholder, text, ...: split once per template
+        filled = list(pieces)
+        filled[1::2] = [values[placeholder] for placeholder in pieces[1::2]]
+        return "".join(filled)
 
     @property
     def forward_fn(self) -> Callable:

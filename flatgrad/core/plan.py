@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..errors import FlatgradError
 from .gates import OVERFLOW, Gate, array_module, copy_method, helper_table
@@ -341,8 +342,20 @@ def _rename(template: str, graph: Graph) -> str:
     """Point a template's references to the module globals (math, np, the helpers)
     at the names this module uses. In the table's own text (operands are still
     placeholders) only a module global is followed by '.' or '('."""
-    for name, used in graph.globals.items():
-        if name != used and name in template:
+    # a plan fills the same few templates once per stage: rename each once, and
+    # look up which globals this module renames once per graph
+    if _RENAMES[0] is not graph:
+        _RENAMES[:] = [graph, tuple((n, u) for n, u in graph.globals.items() if n != u)]
+    return _renamed(template, _RENAMES[1]) if _RENAMES[1] else template
+
+
+_RENAMES: list = [None, ()]   # the last graph planned, and the globals it renames
+
+
+@lru_cache(maxsize=1024)
+def _renamed(template: str, renames: tuple) -> str:
+    for name, used in renames:
+        if name in template:
             template = re.sub(r"\b%s(?=[.(])" % name, used, template)
     return template
 

@@ -16,7 +16,7 @@ import importlib
 import re
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import jinja2
@@ -194,7 +194,7 @@ class Passes:
             "zeros": texts(plan.zeros),
         }
 
-    @property
+    @cached_property
     def code(self) -> str:
         """Every printed line, for the checks of what the module must import."""
         return "\n".join(text for _, text in self.pairs)
@@ -218,7 +218,18 @@ def signature(plan: Plan) -> dict:
 
 
 def formula(plan: Plan) -> str:
-    return "; ".join(pretty_statements(plan.graph.program))
+    return "; ".join(_statements(plan.graph.program))
+
+
+_PRINTED: list = [None, []]   # the last program printed, and its statements
+
+
+def _statements(program) -> list[str]:
+    """pretty_statements(program), printed once for the header, the docstrings and
+    the messages that all quote it (a 10,000-term formula takes a while to print)."""
+    if _PRINTED[0] is not program:
+        _PRINTED[:] = [program, pretty_statements(program)]
+    return list(_PRINTED[1])
 
 
 def header(plan: Plan, needs: str) -> list[str]:
@@ -259,7 +270,7 @@ def steps(plan: Plan) -> list[str]:
     """The program's statements for the docstring, the last one named as the output."""
     graph = plan.graph
     output = graph.nodes[graph.output].name
-    listed = pretty_statements(graph.program)
+    listed = _statements(graph.program)
     if graph.program.statements[-1].target is not None:
         listed[-1] = listed[-1].split(" = ", 1)[1]
     if len(listed) == 1:
@@ -306,10 +317,13 @@ def line_map(source: str, pairs) -> dict[int, Line]:
     physical = [text.strip() for text in source.split("\n")]
     mapped: dict[int, Line] = {}
     for index, text in enumerate(physical):
-        if index + 1 in mapped or text not in by_text:
+        found = by_text.get(text)
+        if found is None or index + 1 in mapped:
             continue
-        line, rest = by_text[text]
-        if physical[index + 1:index + 1 + len(rest)] == rest:
+        line, rest = found
+        if not rest:
+            mapped[index + 1] = line
+        elif physical[index + 1:index + 1 + len(rest)] == rest:
             for offset in range(len(rest) + 1):
                 mapped[index + 1 + offset] = line
     return mapped

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ast
 import io
+import keyword
 import re
 import textwrap
 import tokenize
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 LINE_LENGTH = 100
 HANG = 4          # the indent of a continuation that does not align with its bracket
@@ -296,6 +298,34 @@ def wrap_code(code: str, width: int, reserve: int = 0) -> list[str]:
     wrapped (no bracket, no operator to break at) is returned whole."""
     if len(code) + reserve <= width:
         return [code]
+    if "'" in code or '"' in code:   # a string literal may be split: lay it out as it is
+        return _wrap_code(code, width, reserve)
+    # The layout depends on where the tokens are, not on what the names say: lines that
+    # differ only in their names (every sigmoid stage of a long sum) are laid out once.
+    names = _NAME.findall(code)
+    shape = _NAME.sub(_placeholder, code)
+    laid = _wrap_shape(shape, width, reserve)
+    if len(laid) == 1:
+        return [code]
+    refill = iter(names)
+    return _NAME.sub(lambda _: next(refill), "\n".join(laid)).split("\n")
+
+
+# A name (not an attribute, not the exponent of a number such as 1e5) and what stands
+# for it while a line is laid out: underscores of its length, never a keyword.
+_NAME = re.compile(r"(?<![\w.])(?!(?:%s)\b)[A-Za-z_]\w*" % "|".join(keyword.kwlist))
+
+
+def _placeholder(match: re.Match) -> str:
+    return "_" * len(match.group())
+
+
+@lru_cache(maxsize=4096)
+def _wrap_shape(shape: str, width: int, reserve: int) -> tuple[str, ...]:
+    return tuple(_wrap_code(shape, width, reserve))
+
+
+def _wrap_code(code: str, width: int, reserve: int) -> list[str]:
     items = _parse(code)
     if items is None:
         return [code]
