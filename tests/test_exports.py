@@ -240,3 +240,27 @@ def test_variables_named_jax_and_jnp_keep_their_names(jax):
                     "named_j")
     grads = jax.grad(exported.f, (0, 1, 2))(2.0, 3.0, 0.5)
     assert_close_to_1e_12(grads, [3.0, 2.0 + 0.25 / np.sqrt(3.0), np.sqrt(3.0)])
+
+
+@pytest.mark.parametrize("kind", ["jax", "torch"])
+def test_the_true_convolution_exports_with_the_numpy_gradients(kind):
+    """convolve2d (kernel flipped) through each export equals the numpy module's
+    value and gradients."""
+    library = pytest.importorskip(kind, reason=f"{kind} is not installed")
+    program, shapes = "Y = convolve2d(X, K); L = sum(Y * Y)", {"X": (5, 6), "K": (2, 3)}
+    rng = np.random.default_rng(3)
+    X, K = rng.normal(size=(5, 6)), rng.normal(size=(2, 3))
+    value, (dX, dK) = flatgrad.compile(program, shapes=shapes).value_and_grad(X, K)
+    module = load(flatgrad.compile(program, mode=kind, shapes=shapes).source, "conv_" + kind)
+    if kind == "torch":
+        X_, K_ = (library.tensor(a, requires_grad=True) for a in (X, K))
+        out = module.FFunction.apply(X_, K_)
+        out.backward()
+        got = float(out.detach()), X_.grad.numpy(), K_.grad.numpy()
+    else:
+        library.config.update("jax_enable_x64", True)
+        out, grads = library.value_and_grad(module.f, argnums=(0, 1))(X, K)
+        got = float(out), np.asarray(grads[0]), np.asarray(grads[1])
+    assert got[0] == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(got[1], dX, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[2], dK, rtol=1e-12, atol=1e-12)

@@ -110,6 +110,7 @@ ARRAY_PROGRAMS = {
     "softmax_loss": ("softmax_loss(W @ X, y)", {"W": (3, 4), "X": (4, 5), "y": (5,)}),
     "svm_loss": ("svm_loss(W @ X, y)", {"W": (3, 4), "X": (4, 5), "y": (5,)}),
     "conv2d": ("sum(sin(conv2d(X, K)))", {"X": (2, 5, 5), "K": (3, 2, 2, 2)}),
+    "convolve2d": ("sum(sin(convolve2d(X, K)))", {"X": (5, 6), "K": (2, 3)}),
     "broadcast": ("sum(relu(W @ X + b) * c)", {"W": (3, 4), "X": (4, 5), "b": (3, 1)}),
 }
 

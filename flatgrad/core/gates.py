@@ -470,6 +470,18 @@ def conv2d_grad_x(dy, w):
     padded = torch.nn.functional.pad(dy, (k2 - 1, k2 - 1, k1 - 1, k1 - 1))
     rotated = torch.flip(w, (-2, -1))
     return conv2d(padded, rotated if w.dim() == 2 else rotated.transpose(0, 1))''',
+    "convolve2d": '''\
+def convolve2d(x, w):
+    # True convolution (kernel flipped): the cross-correlation with w rotated 180 degrees.
+    return conv2d(x, torch.flip(w, (-2, -1)))''',
+    "convolve2d_grad_w": '''\
+def convolve2d_grad_w(x, dy):
+    # The convolution of x over dy: the correlation's gradient, rotated 180 degrees.
+    return torch.flip(conv2d_grad_w(x, dy), (-2, -1))''',
+    "convolve2d_grad_x": '''\
+def convolve2d_grad_x(dy, w):
+    # The full convolution of dy with w rotated 180 degrees: the full correlation with w.
+    return conv2d_grad_x(dy, torch.flip(w, (-2, -1)))''',
 }
 HELPERS["jax"] = {
     "logsumexp": '''\
@@ -537,6 +549,18 @@ def conv2d_grad_x(dy, w):
     padded = jnp.pad(dy, [(0, 0)] * (dy.ndim - 2) + [(k1 - 1, k1 - 1), (k2 - 1, k2 - 1)])
     rotated = w[..., ::-1, ::-1]
     return conv2d(padded, rotated if w.ndim == 2 else rotated.swapaxes(0, 1))''',
+    "convolve2d": '''\
+def convolve2d(x, w):
+    # True convolution (kernel flipped): the cross-correlation with w rotated 180 degrees.
+    return conv2d(x, w[..., ::-1, ::-1])''',
+    "convolve2d_grad_w": '''\
+def convolve2d_grad_w(x, dy):
+    # The convolution of x over dy: the correlation's gradient, rotated 180 degrees.
+    return conv2d_grad_w(x, dy)[..., ::-1, ::-1]''',
+    "convolve2d_grad_x": '''\
+def convolve2d_grad_x(dy, w):
+    # The full convolution of dy with w rotated 180 degrees: the full correlation with w.
+    return conv2d_grad_x(dy, w[..., ::-1, ::-1])''',
 }
 # A numpy module computes its stages of scalars alone with the Python helpers (a
 # numpy scalar would widen float32): their names differ from the array helpers'.
@@ -982,6 +1006,7 @@ _GATES = [
          "with W rotated 180°", "mul", short="conv", shape=shapes.conv2d,
          numpy="convolve2d({a}, {b})",
          vjp=("convolve2d_grad_x({up}, {b})", "convolve2d_grad_w({a}, {up})"),
+         jvp=("convolve2d({up}, {b})", "convolve2d({a}, {up})"),
          call="convolve2d", aliases=("convolve",), sympy="sympy_convolve2d({a}, {b})"),
 ]
 

@@ -222,6 +222,8 @@ def _patterns() -> tuple:
         if not gate.on_scalars:
             continue
         forms = {gate.forward: "python", gate.fast: "python"}
+        if gate.grouped:   # its helper's call, as other gates' local gradients write it
+            forms.setdefault(gate.as_call, "python")
         forms.setdefault(gate.forward_form("teach", "numpy"), "numpy")
         for form, spelling in forms.items():
             if not form:
