@@ -154,15 +154,18 @@ def test_the_staged_handout_prints_on_a4_with_each_table_on_one_page(tmp_path):
 
 
 @needs_pdf
-def test_a_worksheet_pdf_takes_two_pages_and_letter_is_letter(tmp_path):
+def test_a_worksheet_pdf_takes_at_most_three_pages_and_letter_is_letter(tmp_path):
     import pypdf
     target = tmp_path / "sheet.pdf"
     run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "--seed", "2",
             "--paper", "Letter", "-o", str(target))
     reader = pypdf.PdfReader(str(target))
     assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [612, 792]
-    assert len(reader.pages) == 2
+    # the tables on two pages; the circuit, kept whole, on the third where it does not
+    # fit below the backward table
+    assert len(reader.pages) <= 3
     pages = pdf_pages(target)
+    assert sum("The circuit" in "".join(text for _, text in runs) for runs in pages) == 1
     for runs in pages:
         assert runs[-1][1] not in HEADINGS
     key = tmp_path / "sheet-key.pdf"
