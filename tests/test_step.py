@@ -188,3 +188,14 @@ def test_the_page_is_self_contained_deterministic_and_replaceable(tmp_path):
         assert f'id="{entry["code"]}"' in first and f'id="{entry["row"]}"' in first
         for role in entry["wires"] + entry["gradients"] + entry["values"]:
             assert re.search(rf'class="[^"]*\b{role}\b', first), role
+
+
+def test_each_lines_tag_has_the_colour_of_what_it_computes():
+    """Values green, gradients red, in the code as on the wires (a line's `# (k)`)."""
+    taught = lesson.build(build_plan(REFERENCE), points.parse_point(REFERENCE_POINT))
+    page = step.render(taught)
+    forward = re.findall(r'id="code-f\d+".*?<span class="comment (\w+)"># \(\d+\)', page)
+    backward = re.findall(r'id="code-b\d+".*?<span class="comment (\w+)"># \(\d+\)', page)
+    assert forward == ["value"] * len(taught.forward)
+    assert backward == ["gradient"] * len(taught.backward)
+    assert ".comment.gradient { color: var(--gradient); }" in page

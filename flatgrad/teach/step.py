@@ -61,10 +61,11 @@ def render(lesson: Lesson) -> str:
             "gradient": diagram.GRADIENT_COLOUR,
             # the inputs' values are given: their wires show them from the start
             "start": [f"o{node.index}" for node in graph.nodes if node.kind == "input"]}
+    # a line's (k) tag takes the colour of what it computes, as in the handout's code
     code = [{"id": f"code-f{i}", "html": Markup(python_html(f"{row.name} = {row.code}")),
-             "ref": row.ref} for i, row in enumerate(lesson.forward)]
-    code += [{"id": f"code-b{j}", "html": Markup(python_html(row.text)), "ref": row.ref}
-             for j, row in enumerate(lesson.backward)]
+             "ref": row.ref, "kind": "value"} for i, row in enumerate(lesson.forward)]
+    code += [{"id": f"code-b{j}", "html": Markup(python_html(row.text)), "ref": row.ref,
+              "kind": "gradient"} for j, row in enumerate(lesson.backward)]
     context.update({
         "steps_json": Markup(json.dumps(walk, ensure_ascii=True).replace("</", "<\\/")),
         "step_count": len(walk["steps"]),
