@@ -57,10 +57,17 @@ class Compiled:
         # a Python function's default values, and whether wrt named one input alone
         self.defaults = {n: v for n, v in (defaults or {}).items() if n in plan.graph.inputs}
         self.bare = bare
-        self.emitted = emitter(target).emit(plan)
+        module = emitter(target)
+        self.emitted = module.emit(plan)
         self.source = self.emitted.source
         digest = hashlib.sha1(self.source.encode()).hexdigest()[:12]
         self.filename = f"<flatgrad {self.name} {digest}>"
+        if hasattr(module, "load"):   # a compiled target: no Python source to run
+            function, both = module.load(self.emitted, plan)
+            self.function = self._calling(function)
+            self.value_and_grads = self._calling(both)
+            self.value_and_grad = self._calling(both, bare) if bare else self.value_and_grads
+            return
         # Registered like SymPy's lambdify does, so tracebacks and inspect.getsource
         # show the generated lines.
         linecache.cache[self.filename] = (len(self.source), None,
