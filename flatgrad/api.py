@@ -220,7 +220,8 @@ def compile(expr, wrt=None, inputs=None, names: str = "cs231n", grad_prefix: str
         (whole arrays, stage by stage; the default and only target for a program
         with array inputs) or "numba" (one compiled loop over the elements of
         arrays; falls back to numpy with a FlatgradWarning where numba is not
-        installed).
+        installed) or "c" (C, compiled by the system C compiler on the first call
+        and called through ctypes, on floats or arrays that broadcast together).
     """
     wrt, bare = arguments.wrt(wrt)
     defaults: dict = {}
