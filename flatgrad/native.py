@@ -185,4 +185,7 @@ class Library:
 
 
 def _any_array(args) -> bool:
-    return any(not isinstance(a, (float, int)) and np.ndim(a) for a in args)
+    for arg in args:
+        if type(arg) is not float and np.ndim(arg):
+            return True
+    return False

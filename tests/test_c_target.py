@@ -196,3 +196,10 @@ def test_the_array_loop_is_vectorised_with_libmvec():
         pytest.skip("objdump (binutils) is not installed")
     listing = subprocess.run([objdump, "-d", str(library)], capture_output=True, text=True)
     assert "_ZGV" in listing.stdout and "v_exp" in listing.stdout   # a SIMD exp
+
+
+def test_greek_names_and_constants():
+    for formula, point in [("θ*sin(λ) + θ**2", (0.5, 1.5)), ("pi*x + e*y + tau*x*y", (0.5, 1.5))]:
+        native = flatgrad.compile(formula, target="c")
+        assert native.value_and_grad(*point) == flatgrad.compile(formula).value_and_grad(*point)
+    assert "M_PI * x" in flatgrad.compile("pi*x", target="c").source

@@ -69,6 +69,7 @@ _BOOL = {ast.And: ("&&", 3), ast.Or: ("||", 2)}
 @dataclass
 class EmittedC(Emitted):
     header: str = ""
+    symbols: tuple = ()   # the C names of f, f_and_grad and f_and_grad_array
 
     def companions(self, path) -> dict[Path, str]:
         """The files written beside the module: its header, grad.h beside grad.c."""
@@ -230,12 +231,10 @@ def emit(plan: Plan, with_values: bool = False) -> EmittedC:
     }
     for group, plan_group in zip(both.context["backward"], plan.backward):
         group["header"] = _c_header(plan_group.header, translator)
-    called = set(re.findall(r"\b(\w+)\(", "\n".join(helpers + both.context["forward"]
-                                                  + [text for _, text in both.pairs])))
+    printed = "\n".join(helpers + [text for _, text in both.pairs])
+    called = set(re.findall(r"\b(\w+)\(", printed))
     context["constants"] = [(name, value) for name, value in C_DEFINES.items()
-                            if re.search(r"\b%s\b" % name, "\n".join(both.context["forward"])
-                                         + "\n" + "\n".join(text for _, text in both.pairs)
-                                         + "\n".join(helpers))]
+                            if re.search(r"\b%s\b" % name, printed)]
     context["simd"] = [(name, ", ".join(["double"] * SIMD[name])) for name in SIMD
                        if name in called]
     context.update(
@@ -248,7 +247,8 @@ def emit(plan: Plan, with_values: bool = False) -> EmittedC:
     env = environment()
     source = env.get_template("c.c.j2").render({**context, **both.context})
     header = env.get_template("c.h.j2").render(context)
-    return EmittedC(source, line_map(source, both.pairs), header)
+    return EmittedC(source, line_map(source, both.pairs), header,
+                    (function, context["value_and_grad"], context["array_function"]))
 
 
 def declaration(params: list[str], head: str) -> str:
@@ -280,15 +280,8 @@ def load(emitted: EmittedC, plan: Plan):
     compiler on their first call."""
     from .. import native
     graph = plan.graph
-    names = _c_names(plan)
-    own = module_names(plan, [graph.function + "_and_grad_array"])
-    library = native.Library(emitted.source,
-                             names.get(graph.function, graph.function),
-                             names.get(graph.function + "_and_grad",
-                                       graph.function + "_and_grad"),
-                             names.get(own[graph.function + "_and_grad_array"],
-                                       own[graph.function + "_and_grad_array"]),
-                             len(graph.inputs), len(plan.grads))
+    library = native.Library(emitted.source, *emitted.symbols, len(graph.inputs),
+                             len(plan.grads))
     over = "compiled from C: floats, or arrays that broadcast together"
     return library.functions(graph.function, f"{graph.function}({', '.join(graph.inputs)}), "
                              + over, f"The value and its gradient {over}")
