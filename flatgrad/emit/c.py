@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ..core.gates import helper_table, helpers_for
 from ..core.plan import Line, Plan
-from . import COMMENT_COLUMN_LIMIT, Emitted, Passes, environment, formula, line_map, \
-    module_names, signature, steps
+from . import COMMENT_COLUMN_LIMIT, Emitted, Passes, environment, formula, module_names, \
+    signature
 from .wrap import LINE_LENGTH, wrap_text
 
 SPELLING = "python"
@@ -227,7 +227,6 @@ def emit(plan: Plan, with_values: bool = False) -> EmittedC:
         "loads": ", ".join(f"{p}_all[{own['i']}]" for p in params),
         "outs": [f"{rename(name)}_out" for name in plan.grads],
         "output_out": f"{rename(output)}_out",
-        "steps": steps(plan),
     }
     for group, plan_group in zip(both.context["backward"], plan.backward):
         group["header"] = _c_header(plan_group.header, translator)
@@ -247,7 +246,8 @@ def emit(plan: Plan, with_values: bool = False) -> EmittedC:
     env = environment()
     source = env.get_template("c.c.j2").render({**context, **both.context})
     header = env.get_template("c.h.j2").render(context)
-    return EmittedC(source, line_map(source, both.pairs), header,
+    # no line map: a C line never raises a Python exception to be named by its stage
+    return EmittedC(source, {}, header,
                     (function, context["value_and_grad"], context["array_function"]))
 
 
