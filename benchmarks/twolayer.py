@@ -13,12 +13,23 @@ where not installed.
     python benchmarks/twolayer.py [--repeats 100] [--dtype float64|float32]
 """
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# One thread for every library (override by setting these yourself): OpenBLAS's,
+# XLA's and PyTorch's thread pools each keep spinning after a call, waiting for the
+# next, and on a machine of few cores they take the cores from whichever candidate
+# runs next, so that the timings measure the fight rather than the code.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import flatgrad  # noqa: E402
@@ -90,6 +101,7 @@ def jax_function(dtype):
 
 def torch_function():
     import torch
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
     def call(W1, X, b1, W2, b2, y, reg):
         params = [torch.from_numpy(a).requires_grad_() for a in (W1, b1, W2, b2)]
@@ -166,7 +178,8 @@ def main():
                                atol=tolerance), name
     medians, ratios = interleaved(candidates, args, options.repeats, "hand-written")
     print(f"two-layer net gradient, batch {N}, {D} -> {H} -> {C}, {dtype}, "
-          f"{options.repeats} interleaved repeats")
+          f"{options.repeats} interleaved repeats, "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     for name in candidates:
         print(f"  {name:25s} median {1000 * medians[name]:7.2f} ms   "
               f"× hand-written (median ratio) {ratios[name]:.3f}")
