@@ -203,3 +203,21 @@ def test_greek_names_and_constants():
         native = flatgrad.compile(formula, target="c")
         assert native.value_and_grad(*point) == flatgrad.compile(formula).value_and_grad(*point)
     assert "M_PI * x" in flatgrad.compile("pi*x", target="c").source
+
+
+@pytest.mark.parametrize("profile", ["fast", "teach"])
+def test_every_module_is_clean_strict_c(tmp_path, profile):
+    """The C analogue of ruff on the python target: every gate row's module, and one
+    differentiated in part, compiles as ISO C99 with every warning an error."""
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    modules = [flatgrad.compile(formula, target="c", profile=profile).source
+               for _, formula in FORMULAS]
+    modules.append(flatgrad.compile("x * sin(y) + z", target="c", wrt="y").source)
+    for index, source in enumerate(modules):
+        path = tmp_path / f"module{index}.c"
+        path.write_text(source)
+        for define in ([], ["-DFLATGRAD_LIBMVEC"]):
+            done = subprocess.run([cc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror",
+                                   "-fsyntax-only", *define, str(path)],
+                                  capture_output=True, text=True)
+            assert done.returncode == 0, source + done.stderr
