@@ -57,10 +57,11 @@ def compiler() -> list[str]:
 
 
 # GCC's register allocation takes time that grows faster than a function's length:
-# at N = 1,000 terms of the benchmark family (30,000 lines), -O3 takes 48 s and -O1
-# 10 s, for about the same call; above this many lines, -O1, and with GCC without
-# the passes that cost the most time for the least gain there (measured at N = 1,000:
-# 23% less compile time, the same call time). None of them changes a result.
+# at N = 1,000 terms of the benchmark family (30,000 lines, on a busy machine), -O3
+# took 48 s and -O1 10 s, for about the same call. Above this many lines, -O1, and
+# with GCC without the passes that cost the most time for the least gain there
+# (measured at N = 1,000: 23% less compile time, the same call time). None of them
+# changes a result.
 BIG = 3000
 BIG_GCC = ("-fdisable-rtl-combine", "-fno-dse", "-fno-forward-propagate", "-fno-tree-pta",
            "-fno-ipa-modref")
