@@ -9,15 +9,20 @@ candidates take turns, so a noisy neighbour slows them all alike), with ratios:
 1. latency of one value-and-gradient call of f(x, y) = (x+σ(y))/(σ(x)+(x+y)²)
    at a scalar point: flatgrad's fast and teach profiles, the CS231n listing
    written by hand, its forward pass alone, and the installed peers;
-2. throughput over 10⁶ points: flatgrad's numpy and numba targets, the listing
-   written with numpy, and the installed peers;
+2. throughput over 10⁶ points: flatgrad's numpy, numba and c targets, the
+   listing written with numpy, and the installed peers;
 3. time from formula text to a gradient callable for the N-term family
    Σ σ(aᵢx + bᵢy)·(x − cᵢ)², flatgrad against SymPy diff + cse + lambdify (each
    N of SymPy runs in a child process with a time limit); the CPU time beside
-   flatgrad's wall time shows how much of it other processes took.
+   flatgrad's wall time shows how much of it other processes took;
+4. the same family at one big N (1,000): time from text to a callable (the C
+   compile included, from an empty cache) and one call, flatgrad's python and c
+   targets against SymEngine's Lambdify with its LLVM backend (and JAX with
+   --big-jax: minutes).
 
-The peers (SymPy, JAX, PyTorch, HIPS autograd, micrograd) are not dependencies:
-each one that is not installed is skipped with a note.
+The peers (SymPy, SymEngine, JAX, PyTorch, tangent-ad, HIPS autograd, micrograd)
+are not dependencies (`pip install 'flatgrad[bench]'` installs the ones on PyPI
+that build everywhere): each one that is not installed is skipped with a note.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import timeit
 import warnings
@@ -170,6 +176,61 @@ def autograd_gradient(arrays=False):
     return lambda a, b: vg((a, b))
 
 
+def symengine_gradient(arrays=False):
+    import symengine as se
+    x, y = se.symbols("x y")
+
+    def sig(z):
+        return 1 / (1 + se.exp(-z))
+    f = (x + sig(y)) / (sig(x) + (x + y) ** 2)
+    fn = se.Lambdify([x, y], [f, f.diff(x), f.diff(y)], backend="llvm", cse=True)
+    if not arrays:
+        return lambda a, b: (lambda r: (r[0], (r[1], r[2])))(fn(a, b))
+    stacked: dict = {}
+
+    def call(a, b):
+        # SymEngine takes the points as rows of one array: stacked once, outside the timing
+        key = (id(a), id(b))
+        if key not in stacked:
+            stacked.clear()
+            stacked[key] = np.column_stack([a, b])
+        r = fn(stacked[key])
+        return r[:, 0], (r[:, 1], r[:, 2])
+    return call
+
+
+def _tangent_f(x, y):
+    sigy = 1.0 / (1.0 + np.exp(-y))
+    sigx = 1.0 / (1.0 + np.exp(-x))
+    return (x + sigy) / (sigx + (x + y) ** 2)
+
+
+def _tangent_sum(x, y):
+    sigy = 1.0 / (1.0 + np.exp(-y))
+    sigx = 1.0 / (1.0 + np.exp(-x))
+    return np.sum((x + sigy) / (sigx + (x + y) ** 2))
+
+
+def tangent_gradient(arrays=False):
+    import tangent   # tangent-ad, the maintained fork of Google's Tangent
+    if arrays:
+        grad = tangent.grad(_tangent_sum, wrt=(0, 1))
+        return lambda a, b: (_tangent_f(a, b), grad(a, b))
+    grad = tangent.grad(_tangent_f, wrt=(0, 1), preserve_result=True)
+    return lambda a, b: (lambda r: (r[2], (r[0], r[1])))(grad(a, b))
+
+
+def flatgrad_c(text: str):
+    """flatgrad's c target, built (the C compiler run) before it is timed; raises
+    ImportError where no C compiler is installed, so it is skipped like a peer."""
+    compiled = flatgrad.compile(text, target="c")
+    try:
+        compiled.value_and_grad(*POINT)
+    except flatgrad.FlatgradError as err:
+        raise ImportError(str(err), name="a C compiler") from None
+    return compiled.value_and_grad
+
+
 def micrograd_gradient():
     from micrograd.engine import Value
 
@@ -255,7 +316,10 @@ def scalar_latency(rounds: int, results: list, skipped: list):
         "forward pass alone (flatgrad fast f)": fast.function,
     }
     candidates.update(peers({
+        "flatgrad c (ctypes call)": lambda: flatgrad_c(REFERENCE),
         "SymPy diff+cse+lambdify": sympy_gradient,
+        "SymEngine Lambdify (LLVM)": symengine_gradient,
+        "tangent-ad": tangent_gradient,
         "JAX jit(value_and_grad)": jax_gradient,
         "PyTorch autograd": torch_gradient,
         "HIPS autograd": autograd_gradient,
@@ -297,7 +361,10 @@ def throughput(points: int, rounds: int, results: list, skipped: list):
     else:
         skipped.append(f"flatgrad numba: {caught[0].message if caught else 'not available'}")
     candidates.update(peers({
+        "flatgrad c": lambda: flatgrad_c(REFERENCE),
         "SymPy lambdify (numpy, cse)": lambda: sympy_gradient(module="numpy"),
+        "SymEngine Lambdify (LLVM)": lambda: symengine_gradient(arrays=True),
+        "tangent-ad": lambda: tangent_gradient(arrays=True),
         "JAX jit(vmap(value_and_grad))": lambda: jax_gradient(arrays=True),
         "PyTorch autograd (1 thread)": lambda: torch_gradient(arrays=True),
         "HIPS autograd": lambda: autograd_gradient(arrays=True),
@@ -317,6 +384,13 @@ def throughput(points: int, rounds: int, results: list, skipped: list):
         if jax_name in medians:
             check(results, t < medians[jax_name],
                   f"fused numba faster than JAX jit: {t / medians[jax_name]:.2f}× JAX's time")
+    if "flatgrad c" in medians:
+        t = medians["flatgrad c"]
+        check(results, t <= 0.4 * hand, f"c target ≤ 0.4× hand-written numpy: {t / hand:.2f}×")
+        for peer in ("SymEngine Lambdify (LLVM)", "JAX jit(vmap(value_and_grad))"):
+            if peer in medians:
+                check(results, t < medians[peer],
+                      f"c target faster than {peer}: {t / medians[peer]:.2f}× its time")
 
 
 # -- 3. compile time against N ---------------------------------------------------------
@@ -413,6 +487,109 @@ def compile_times(sizes: list[int], repeats: int, sympy_timeout: float, results:
               f"N = 10,000 compiles in under 10 s: {by_n[10000]:.3f} s")
 
 
+# -- 4. one big formula: text to callable, and one call -------------------------------
+
+def family_symengine(n: int):
+    import symengine as se
+    x, y = se.symbols("x y")
+    terms = [(x - c) ** 2 / (1 + se.exp(-(a * x + b * y))) for a, b, c in family_terms(n)]
+    f = se.Add(*terms)
+    fn = se.Lambdify([x, y], [f, f.diff(x), f.diff(y)], backend="llvm", cse=True)
+    return lambda a, b: (lambda r: (r[0], (r[1], r[2])))(fn(a, b))
+
+
+def family_jax(n: int):
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    terms = family_terms(n)
+
+    def f(x, y):
+        return sum(jax.nn.sigmoid(a * x + b * y) * (x - c) ** 2 for a, b, c in terms)
+    return jax.jit(jax.value_and_grad(f, argnums=(0, 1)))
+
+
+def family_c(text: str):
+    """The c target from an empty cache: the C compiler's time is counted."""
+    before = os.environ.get("FLATGRAD_CACHE")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["FLATGRAD_CACHE"] = cache
+        try:
+            return flatgrad_c(text)
+        finally:
+            if before is None:
+                del os.environ["FLATGRAD_CACHE"]
+            else:
+                os.environ["FLATGRAD_CACHE"] = before
+
+
+def big_formula(n: int, rounds: int, repeats: int, results: list, skipped: list,
+                with_jax: bool):
+    text = family(n)
+    skipped_names: set = set()
+    builders = {
+        "flatgrad python": lambda: flatgrad.compile(text).value_and_grad,
+        "flatgrad c": lambda: family_c(text),
+        "SymEngine Lambdify (LLVM)": lambda: family_symengine(n),
+    }
+    if with_jax:
+        builders["JAX jit(value_and_grad)"] = lambda: family_jax(n)   # retraced each time
+    else:
+        skipped.append("JAX at the big N: its compile takes minutes (run with --big-jax)")
+    point = (0.3, -0.2)
+    built, seconds, cpu = {}, {}, {}
+    # each built `repeats` times, taking turns, the fastest counted: the builds cannot
+    # be interleaved within one, and a neighbour's load would favour whichever ran later
+    for _ in range(repeats):
+        for name, builder in builders.items():
+            if name in skipped_names:
+                continue
+            gc.collect()
+            start, cpu_start = time.perf_counter(), _cpu_seconds()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fn = builder()
+                    fn(*point)
+            except ImportError as err:
+                skipped.append(f"{name}: not installed ({err.name or err})")
+                skipped_names.add(name)
+                continue
+            elapsed, used = time.perf_counter() - start, _cpu_seconds() - cpu_start
+            seconds[name] = min(seconds.get(name, math.inf), elapsed)
+            cpu[name] = min(cpu.get(name, math.inf), used)
+            built[name] = fn
+    expected = built["flatgrad python"](*point)
+    for name, fn in built.items():
+        value, grads = fn(*point)
+        assert math.isclose(float(grads[0]), expected[1][0], rel_tol=1e-9), name
+    medians = interleaved(built, point, rounds)
+    print(f"\n4. Big formula Σ σ(aᵢx + bᵢy)·(x − cᵢ)², N = {n:,}: text to callable (best of "
+          f"{repeats}, taking turns) and one value-and-gradient call (median of {rounds} rounds)")
+    width = max(len(name) for name in built)
+    peer = "SymEngine Lambdify (LLVM)"
+    print(f"  {'':{width}}  {'to callable s':>13}  {'(CPU s)':>8}  {'call µs':>9}" +
+          (f"  {'call × SymEngine':>16}" if peer in medians else ""))
+    for name in built:
+        ratio = f"  {medians[name] / medians[peer]:>16.2f}" if peer in medians else ""
+        print(f"  {name:{width}}  {seconds[name]:>13.2f}  {cpu[name]:>8.2f}  "
+              f"{medians[name] * 1e6:>9.1f}{ratio}")
+    if "flatgrad c" in medians and peer in medians:
+        c, theirs = medians["flatgrad c"], medians[peer]
+        check(results, c <= theirs, f"N = {n:,}: c target's call ≤ SymEngine LLVM's: "
+                                    f"{c * 1e6:.1f} µs against {theirs * 1e6:.1f} µs")
+        c, theirs = seconds["flatgrad c"], seconds[peer]
+        check(results, c <= theirs, f"N = {n:,}: c target's text to callable ≤ SymEngine "
+                                    f"LLVM's: {c:.2f} s against {theirs:.2f} s (CPU "
+                                    f"{cpu['flatgrad c']:.2f} s against {cpu[peer]:.2f} s)")
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the C compiler)."""
+    import resource
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
     try:
@@ -423,7 +600,7 @@ def machine() -> str:
     except OSError:
         pass
     versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
-    for name in ("numba", "sympy", "jax", "torch", "autograd"):
+    for name in ("numba", "sympy", "symengine", "jax", "torch", "tangent", "autograd"):
         try:
             versions.append(f"{name} {__import__(name).__version__}")
         except (ImportError, AttributeError):
@@ -435,7 +612,9 @@ def machine() -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds; N up to 1,000")
-    parser.add_argument("--parts", default="123", help="which parts to run, e.g. 13")
+    parser.add_argument("--parts", default="1234", help="which parts to run, e.g. 13")
+    parser.add_argument("--big-n", type=int, default=1000, help="N of part 4")
+    parser.add_argument("--big-jax", action="store_true", help="JAX in part 4 (minutes)")
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--max-n", type=int, default=None, help="largest N for part 3")
     parser.add_argument("--sympy-timeout", type=float, default=120.0,
@@ -453,6 +632,9 @@ def main(argv=None) -> int:
     if "3" in args.parts:
         compile_times([n for n in sizes if n <= max_n], 1 if args.quick else 3,
                       args.sympy_timeout, results, skipped)
+    if "4" in args.parts:
+        big_formula(args.big_n, 7 if args.quick else 25, 1 if args.quick else 3, results,
+                    skipped, args.big_jax)
     if skipped:
         print("\nSkipped:")
         for line in dict.fromkeys(skipped):

@@ -58,10 +58,17 @@ class Compiled:
         # a Python function's default values, and whether wrt named one input alone
         self.defaults = {n: v for n, v in (defaults or {}).items() if n in plan.graph.inputs}
         self.bare = bare
-        self.emitted = emitter(target).emit(plan)
+        module = emitter(target)
+        self.emitted = module.emit(plan)
         self.source = self.emitted.source
         digest = hashlib.sha1(self.source.encode()).hexdigest()[:12]
         self.filename = f"<flatgrad {self.name} {digest}>"
+        if hasattr(module, "load"):   # a compiled target: no Python source to run
+            function, both = module.load(self.emitted, plan)
+            self.function = self._calling(function)
+            self.value_and_grads = self._calling(both)
+            self.value_and_grad = self._calling(both, bare) if bare else self.value_and_grads
+            return
         # Registered like SymPy's lambdify does, so tracebacks and inspect.getsource
         # show the generated lines.
         linecache.cache[self.filename] = (len(self.source), None,
@@ -240,7 +247,8 @@ def compile(expr, wrt=None, inputs=None, names: str | None = None,
         (whole arrays, stage by stage; the default and only target for a program
         with array inputs) or "numba" (one compiled loop over the elements of
         arrays; falls back to numpy with a FlatgradWarning where numba is not
-        installed).
+        installed) or "c" (C, compiled by the system C compiler on the first call
+        and called through ctypes, on floats or arrays that broadcast together).
     mode: "reverse" (f and f_and_grad), "split" (f_forward and f_backward, a
         vector-Jacobian product), "layer" (a class with forward and backward), or an
         export, "torch" or "jax"; any but "reverse" gives a modes.Modular and allows

@@ -72,7 +72,8 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
                              "gives numpy code")
     parser.add_argument("--target", choices=TARGETS,
                         help="python: scalars; numpy: whole arrays; numba: one compiled loop "
-                             "over array elements (falls back to numpy without numba)")
+                             "over array elements (falls back to numpy without numba); c: C "
+                             "source and header, compiled by the system C compiler to run")
 
 
 def _compile(args, text: str | None = None):
@@ -113,6 +114,11 @@ def cmd_compile(args) -> int:
     source = mode_source(compiled, args.mode,
                          point_for(compiled, args.at, args.seed) if args.at else None)
     if args.output and args.output != "-":
+        # a target's further files (C: the header beside the .c), then the module
+        companions = getattr(compiled.emitted, "companions", lambda path: {})(args.output)
+        for path, text in companions.items():
+            write_module(path, text, force=args.force)
+            print(f"wrote {path}", file=sys.stderr)
         write_module(args.output, source, force=args.force)
         print(f"wrote {args.output}", file=sys.stderr)
     else:

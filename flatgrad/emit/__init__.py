@@ -28,7 +28,7 @@ from ..core.shapes import describe
 from ..errors import FlatgradError, FlatgradWarning
 from .wrap import LINE_LENGTH, wrap_code, wrap_comment, wrap_text
 
-TARGETS = ("python", "numpy", "numba")
+TARGETS = ("python", "numpy", "numba", "c")
 INSTALL_NUMBA = "pip install 'flatgrad[numba]'"
 COMMENT_COLUMN_LIMIT = 48
 FORMULA_LIMIT = 120
