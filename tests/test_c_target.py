@@ -221,3 +221,15 @@ def test_every_module_is_clean_strict_c(tmp_path, profile):
                                    "-fsyntax-only", *define, str(path)],
                                   capture_output=True, text=True)
             assert done.returncode == 0, source + done.stderr
+
+
+def test_what_c_cannot_write_is_refused_clearly(run_cli):
+    """List inputs, and the modes of tangents, are written in Python only: asking
+    them of the c target is an error that says so, never a traceback."""
+    neuron = "dot = w[0]*x[0] + w[1]*x[1] + w[2]; f = σ(dot)"
+    done = run_cli("eval", neuron, "--target", "c", "--at", "w=[2,-3,-3],x=[-1,-2]")
+    assert done.returncode == 2 and "python target only" in done.stderr
+    assert "Traceback" not in done.stderr
+    for mode in ("forward", "hvp", "hessian"):
+        done = run_cli("compile", "x * y", "--target", "c", "--mode", mode)
+        assert done.returncode == 2 and "not c" in done.stderr and "Traceback" not in done.stderr

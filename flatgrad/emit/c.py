@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..core.gates import helper_table, helpers_for
 from ..core.plan import Line, Plan
+from ..errors import FlatgradError
 from . import COMMENT_COLUMN_LIMIT, Emitted, Passes, environment, formula, module_names, \
     signature
 from .wrap import LINE_LENGTH, wrap_text
@@ -191,6 +192,16 @@ def _number(value) -> str:
 
 
 def emit(plan: Plan, with_values: bool = False) -> EmittedC:
+    if plan.graph.lists:
+        raise FlatgradError(f"list inputs ({', '.join(plan.graph.lists)}) compile to the "
+                            "python target only: for C declare each entry an input (w0, w1)")
+    try:
+        return _emitted(plan, with_values)
+    except ValueError as error:   # the translator met a line C has no spelling for
+        raise FlatgradError(f"the c target cannot write this program: {error}") from None
+
+
+def _emitted(plan: Plan, with_values: bool) -> EmittedC:
     graph = plan.graph
     names = _c_names(plan)
     translator = Translator(plan, names)

@@ -25,6 +25,9 @@ def source(compiled, mode: str, point: dict | None = None) -> str:
     the direction being the first input's unit tangent (x_dot = 1, the others 0)."""
     if mode == "reverse":
         return compiled.source_at(**point) if point else compiled.source
+    if compiled.target not in ("python", "numpy"):
+        raise FlatgradError(f"--mode {mode} writes python or numpy code, not "
+                            f"{compiled.target}: leave out --target {compiled.target}")
     tangents = transformed(compiled, mode)
     if point is None:
         return tangent_emit.emit(tangents).source
