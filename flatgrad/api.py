@@ -15,6 +15,7 @@ from . import arguments, modes, points
 from .check import DEFAULT_TOLERANCE, Report
 from .check import check as check_gradient
 from .core import graph as graph_stage
+from .core import lists
 from .core import plan as plan_stage
 from .core import styles
 from .core.parse import parse
@@ -150,10 +151,12 @@ class Compiled:
 
     def check_shapes(self, /, *args, **kwargs) -> None:
         """Raise FlatgradError unless the arguments have the declared shapes."""
-        if not self.graph.has_arrays:
+        if not self.graph.has_arrays and not self.graph.lists:
             return
         given = dict(zip(self.inputs, args))
         given.update(kwargs)
+        if self.graph.lists:
+            lists.check_values(self.graph, given)
         sizes: dict[str, tuple[int, str]] = {}   # symbol -> (size, the input that set it)
         for name, value in given.items():
             if name not in self.inputs:
@@ -196,7 +199,8 @@ class Compiled:
         params = ", ".join(self.inputs)
         signature = ", ".join(f"{n}=defaults[{n!r}]" if n in self.defaults else n
                               for n in self.inputs)
-        check = f"check_shapes({params})\n    " if self.graph.has_arrays else ""
+        check = f"check_shapes({params})\n    " if self.graph.has_arrays or self.graph.lists \
+            else ""
         space = {"generated": generated, "name_failure": self._name_failure,
                  "check_shapes": self.check_shapes, "defaults": self.defaults}
         exec(_CALL.format(name=generated.__name__, signature=signature, params=params,

@@ -229,6 +229,8 @@ def point_for(compiled, text: str, seed: int = 0) -> dict:
     point = complete_point(compiled.inputs, point, compiled.shapes, compiled.graph.integer)
     compiled.check_shapes(*[point[name] for name in compiled.inputs])
     check_labels(compiled.graph, point)
+    for name in compiled.graph.lists:   # a list input is a Python list of floats
+        point[name] = [float(entry) for entry in point[name]]
     return point
 
 
@@ -349,7 +351,11 @@ def _class_counts(graph, of: dict[int, tuple]) -> dict[str, int]:
 
 def show(value, prefix: str = "") -> str:
     """`prefix` and the value: scalars to 6 significant digits, arrays by numpy's
-    own printing with 6 decimals (continuation lines aligned under the first)."""
+    own printing with 6 decimals (continuation lines aligned under the first), and
+    a Python list (a list input or its gradient) as the notes print one,
+    [0.393224, -0.589836]."""
+    if isinstance(value, list):
+        return prefix + "[" + ", ".join(show(entry) for entry in value) + "]"
     if np.ndim(value) == 0:
         return f"{prefix}{float(value) + 0.0:.6g}"
     array = np.asarray(value)

@@ -115,3 +115,118 @@ def test_a_statement_whose_gradient_reads_an_inner_value_stays_staged():
     forward = simple.split("# forward pass")[1].split("# backward pass")[0]
     assert "a = x * y - 2 * z  # (1)" in forward and "(3)" not in forward
     assert "dx += y * da    # (1)" in simple and "dz = -2.0 * da  # (1)" in simple
+
+
+# -- list inputs outside plain reverse mode ---------------------------------------
+
+DOT = "f = w[0]*x[0] + w[2]*x[1]"
+W, X = [1.0, 2.0, 3.0], [4.0, 5.0]
+
+
+def test_forward_mode_takes_a_list_direction_per_list_input():
+    g = flatgrad.compile(DOT)
+    assert g.jvp(W, X, [1, 0, 0], [0, 0]) == (19.0, 4.0)     # df/dw[0] = x[0]
+    assert g.jvp(W, X, [0, 1, 0], [0, 0]) == (19.0, 0.0)     # w[1] is not read
+    assert g.jvp(W, X, [0.5, 0, -1], [2, 3]) == (19.0, 0.5 * 4 - 5 + 2 * 1 + 3 * 3)
+    source = flatgrad.modes.source(g, "forward")
+    assert "prod_dot = x[0] * w_dot[0] + w[0] * x_dot[0]" in source
+    assert flatgrad.compile(DOT, wrt="x").jvp(W, X, [0, 1]) == (19.0, 3.0)
+
+
+def test_split_and_layer_cache_the_lists_their_backward_reads():
+    split = flatgrad.compile(DOT, mode="split")
+    assert "cache = (w, x)" in split.source
+    value, pullback = split.vjp(W, X)
+    assert value == 19.0 and pullback(2.0) == ([8.0, 0.0, 10.0], [2.0, 6.0])
+    value, pullback = flatgrad.compile(DOT).vjp(W, X)
+    assert pullback(1.0) == ([4.0, 0.0, 5.0], [1.0, 3.0])
+    namespace: dict = {}
+    exec(flatgrad.compile(DOT, mode="layer").source, namespace)
+    layer = namespace["FLayer"]()
+    assert layer.forward(W, X) == 19.0 and layer.backward(-1.0) == ([-4.0, 0.0, -5.0],
+                                                                    [-1.0, -3.0])
+
+
+@pytest.mark.parametrize("args,message", [
+    (([1, 2], X), r"w is a list of 3 entries \(w\[0\] … w\[2\]\), got 2 entries"),
+    ((3, X), r"w is a list of 3 entries \(w\[0\] … w\[2\]\), got the number 3"),
+    (([1, 2, 3, 4, 5], X), r"w is a list of 3 entries \(w\[0\] … w\[2\]\), got 5 entries"),
+    (([1, 2, [3]], X), r"w\[2\] should be a number, got a list"),
+    (([1, 2, "3"], X), r"w\[2\] should be a number, got a str"),
+    ((W, [[1, 2], [3, 4]]), r"x\[0\] should be a number, got a list"),
+])
+def test_list_values_are_checked_on_every_call(args, message):
+    g = flatgrad.compile(DOT)
+    for call in (g, g.grad, g.value_and_grad, g.vjp):
+        with pytest.raises(FlatgradError, match=message):
+            call(*args)
+
+
+def test_a_longer_list_is_refused_with_the_declaration_that_accepts_it():
+    with pytest.raises(FlatgradError) as refused:
+        flatgrad.compile(DOT)([1, 2, 3, 4, 5], X)
+    assert refused.value.hint.startswith("declare a longer list with --shape w=5")
+    value, (dw, dx) = flatgrad.compile(DOT, shapes={"w": (5,)}).value_and_grad(
+        [1, 2, 3, 4, 5], X)
+    assert (value, dw, dx) == (19.0, [4.0, 0.0, 5.0, 0.0, 0.0], [1.0, 3.0])
+
+
+@pytest.mark.parametrize("at,message", [
+    ("w=[1,2],x=[1,2]", "w is a list of 3 entries (w[0] … w[2]), got 2 entries"),
+    ("w=3,x=[1,2]", "w is a list of 3 entries (w[0] … w[2]), got the number 3"),
+    ("w=[1,2,3,4,5],x=[1,2]", "w is a list of 3 entries (w[0] … w[2]), got 5 entries"),
+])
+def test_eval_refuses_a_list_of_the_wrong_length(run_cli, at, message):
+    result = run_cli("eval", DOT, "--at", at)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"flatgrad: error: {message}\n")
+
+
+def test_eval_refuses_a_nested_list_for_a_list_input(run_cli):
+    result = run_cli("eval", "f = w[0]*x", "--at", "w=[[1,2],[3,4]],x=2")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "flatgrad: error: w is a list of 1 entry (w[0]), got a [2 x 2] array\n"
+
+
+def test_eval_prints_list_gradients_as_the_notes(run_cli):
+    result = run_cli("eval", NEURON, "--at", "w=[2,-3,-3],x=[-1,-2]")
+    assert result.returncode == 0
+    assert result.stdout == ("f = 0.731059\ndf/dw = [-0.196612, -0.393224, 0.196612]\n"
+                             "df/dx = [0.393224, -0.589836]\n")
+
+
+def test_a_constant_index_past_the_limit_is_an_error_with_a_caret(run_cli):
+    result = run_cli("compile", "f = x*w[100000]")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[:3] == [
+        "flatgrad: error: w[100000] is past the largest list index flatgrad takes, 1000 "
+        "(at line 1, column 7)",
+        "  f = x*w[100000]",
+        "        ^^^^^^^^^"]
+    (dw,) = flatgrad.compile("f = w[1000]").grad([0.0] * 1001)   # the limit itself compiles
+    assert dw == [0.0] * 1000 + [1.0]
+
+
+@pytest.mark.parametrize("kind", ["torch", "jax"])
+def test_an_export_of_lists_advises_whole_arrays_and_the_advice_works(run_cli, kind):
+    result = run_cli("compile", DOT, "--export", kind)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"list inputs (w, x) cannot be exported to {kind}" in result.stderr
+    assert "declare --shape w=3 and use sum(w * x) or w @ x" in result.stderr
+    assert "--mode split" in result.stderr
+    advised = run_cli("compile", "f = sum(w * x)", "--shape", "w=3", "--shape", "x=3",
+                      "--export", kind)
+    assert advised.returncode == 0 and "def " in advised.stdout
+
+
+def test_a_forward_mode_handout_of_lists_has_a_pass_per_entry(run_cli, tmp_path):
+    page = tmp_path / "forward.md"
+    result = run_cli("handout", "f = w[0]*x[0] + w[1]*x[1]", "--mode", "forward", "--at",
+                     "w=[1,2],x=[3,4]", "-o", str(page))
+    assert result.returncode == 0, result.stderr
+    text = page.read_text()
+    # each pass's result is g.jvp with the unit direction of one entry
+    assert ("**pass 1: f_dot = df/dw[0] = 3** · **pass 2: f_dot = df/dw[1] = 4** · "
+            "**pass 3: f_dot = df/dx[0] = 1** · **pass 4: f_dot = df/dx[1] = 2**") in text
+    assert "| (2) | `prod2 = w[1] * x[1]` | 8 | `prod2_dot = (x[1]) * w_dot[1] + (w[1]) * " \
+           "x_dot[1]` | 0 | 4 | 0 | 2 |" in text

@@ -27,6 +27,7 @@ DECLARE_SHAPES = ("declare the array inputs with --shape W=5x10 (shapes={'W': (5
                   "Python) or a first line such as 'W: 5x10'")
 MAX_NAME_LENGTH = 8   # a longer concatenated stem (cregtotal) reads badly
 MAX_FOLDED_TEXT = 40
+MAX_LIST_INDEX = 1000   # w[1000]: a list input of 1,001 entries, one gradient line each
 LEVELS = ("staged", "primitive")
 NAMINGS = ("cs231n", "numbered")
 
@@ -293,6 +294,13 @@ class Stager:
         if self.declared is not None and base not in self.declared:
             raise self.program.error(
                 f"{base!r} is not one of the declared inputs {self.declared}", item.token)
+        if int(index) > MAX_LIST_INDEX:
+            # every entry is an input with a gradient line: a huge index is a slip
+            raise self.program.error(
+                f"{base}[{int(index)}] is past the largest list index flatgrad takes, "
+                f"{MAX_LIST_INDEX}", item.token,
+                hint=f"for a long vector declare an array (--shape {base}=N) and use "
+                     "whole-array operations")
         self.lists[base] = max(self.lists.get(base, 0), int(index) + 1)
         return self._input(f"{base}[{int(index)}]", item.token)
 

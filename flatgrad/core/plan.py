@@ -134,9 +134,9 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     if graph.has_arrays and spelling not in ARRAY_SPELLINGS:
         raise FlatgradError("a program with array inputs compiles to numpy code: use the "
                             "numpy target")
-    if graph.lists and spelling != "python":
-        raise FlatgradError(f"list inputs ({', '.join(graph.lists)}) compile to the python "
-                            "target only: for numpy code declare an array, e.g. --shape w=3")
+    if graph.lists:
+        from .lists import refuse_spelling
+        refuse_spelling(graph, spelling)
     output = graph.nodes[graph.output]
     if output.shape and not vjp:
         raise graph.program.error(

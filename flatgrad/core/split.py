@@ -41,8 +41,11 @@ def cache_of(plan: Plan) -> tuple[str, ...]:
     for line in plan.backward_lines:
         read |= names_read(line)
     read -= set(plan.graph.globals.values())   # math, np, the helpers
-    return tuple(node.name for node in plan.graph.nodes
-                 if node.kind in ("input", "stage") and node.name in read)
+    # an entry w[0] is read through its list w: the list is cached, where its first
+    # entry comes in the forward pass
+    names = (node.name.split("[")[0] for node in plan.graph.nodes
+             if node.kind in ("input", "stage"))
+    return tuple(name for name in dict.fromkeys(names) if name in read)
 
 
 def names_read(line: Line) -> set[str]:

@@ -118,6 +118,11 @@ def _start(plan: Plan, mode: str) -> TangentPlan:
     tangents = TangentPlan(plan, mode, [], (), (), taken=taken)
     tangents.directions = tuple(_dot_name(tangents, name) for name in plan.wrt)
     tangents.active.update(plan.wrt)
+    for name in plan.wrt:
+        # a list's direction is a list: the tangent of its entry w[0] is w_dot[0]
+        for k in range(graph.lists.get(name, (0,))[0]):
+            tangents.dots[f"{name}[{k}]"] = f"{tangents.dots[name]}[{k}]"
+            tangents.active.add(f"{name}[{k}]")
     return tangents
 
 
@@ -181,7 +186,8 @@ def _read_shape(graph, node, gate: Gate, i: int) -> tuple:
 
 
 def _paren(code: str) -> str:
-    return code if re.fullmatch(r"[\w.]+", code) else f"({code})"
+    # a name, or an entry of a list, w_dot[0], needs no parentheses
+    return code if re.fullmatch(r"[\w.]+(\[\d+\])?", code) else f"({code})"
 
 
 def _sum(terms: list[str]) -> str:
@@ -347,12 +353,17 @@ def evaluate(tangents: TangentPlan, point: dict, directions: dict) -> dict:
     graph = plan.graph
     space = namespace(graph, plan.spelling)
     values = {}
+    for name in graph.lists:   # the entries w[0] ... are read from the list w
+        values[name] = [float(entry) for entry in point[name]]
     for node in graph.nodes:
-        if node.kind == "input":
+        if node.kind == "input" and "[" not in node.name:
             given = point[node.name]
             values[node.name] = given if node.shape or node.name in graph.integer \
                 or plan.over_arrays else float(given)
     for name, dot in zip(plan.wrt, tangents.directions):
+        if name in graph.lists:
+            values[dot] = [float(entry) for entry in directions[name]]
+            continue
         values[dot] = directions[name] if np.ndim(directions[name]) or plan.over_arrays \
             else float(directions[name])
     for line in tangents.lines:

@@ -23,14 +23,19 @@ def build(plan: Plan, point: dict, draw: bool = True) -> dict:
         raise FlatgradError("handout --mode forward is for scalar formulas: an array "
                             "program would need one pass per entry of every input")
     tangents = tangent_stage.forward(plan)
-    passes = []
-    for name in plan.wrt:
-        directions = {other: 1.0 if other == name else 0.0 for other in plan.wrt}
-        values = tangent_stage.evaluate(tangents, point, directions)
-        passes.append({"input": name, "dot": tangents.dots[name],
-                       "direction": f"{tangents.dots[name]} = 1",
-                       "values": dict(values)})
     graph = plan.graph
+    # a list input is its entries, w[0], w[1] ...: one pass per entry of the gradient
+    entries = [entry for name in plan.wrt for entry in _entries(graph, name)]
+    passes = []
+    for entry in entries:
+        directions = {other: [1.0 if f"{other}[{k}]" == entry else 0.0
+                              for k in range(graph.lists[other][0])]
+                      if other in graph.lists else 1.0 if other == entry else 0.0
+                      for other in plan.wrt}
+        values = _entry_values(tangent_stage.evaluate(tangents, point, directions))
+        passes.append({"input": entry, "dot": tangents.dots[entry],
+                       "direction": f"{tangents.dots[entry]} = 1",
+                       "values": values})
     rows = []
     tangent_of = {line.node: line for line in tangents.lines if tangents.is_tangent(line)}
     for line in plan.forward:
@@ -48,11 +53,11 @@ def build(plan: Plan, point: dict, draw: bool = True) -> dict:
     results = [{"text": f"d{output}/d{p['input']}",
                 "value": _shown(p["values"].get(result, 0.0) if result else 0.0),
                 "dot": p["dot"]} for p in passes]
-    count = len(plan.wrt)
+    count = len(entries)
     dot_text = None
     if draw and diagram.legible(plan):
         shown = {}
-        for variable in [*plan.wrt, *(graph.nodes[line.node].name for line in plan.forward)]:
+        for variable in [*entries, *(graph.nodes[line.node].name for line in plan.forward)]:
             dot = tangents.dots.get(variable)
             numbers = [p["values"].get(dot, 0.0) if dot and variable in tangents.active else 0.0
                        for p in passes]
@@ -64,6 +69,22 @@ def build(plan: Plan, point: dict, draw: bool = True) -> dict:
         "cost": {"inputs": count, "forward_passes": count, "reverse_passes": 1},
         "dot_text": dot_text,
     }
+
+
+def _entries(graph, name: str) -> list[str]:
+    if name not in graph.lists:
+        return [name]
+    return [f"{name}[{k}]" for k in range(graph.lists[name][0])]
+
+
+def _entry_values(values: dict) -> dict:
+    """The values with each list's entries under their own names too (w_dot[0]), as
+    the tangents of list entries are named."""
+    flat = dict(values)
+    for name, value in values.items():
+        if isinstance(value, list):
+            flat.update((f"{name}[{k}]", entry) for k, entry in enumerate(value))
+    return flat
 
 
 def _shown(value) -> str:
