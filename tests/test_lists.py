@@ -230,3 +230,51 @@ def test_a_forward_mode_handout_of_lists_has_a_pass_per_entry(run_cli, tmp_path)
             "**pass 3: f_dot = df/dx[0] = 1** · **pass 4: f_dot = df/dx[1] = 2**") in text
     assert "| (2) | `prod2 = w[1] * x[1]` | 8 | `prod2_dot = (x[1]) * w_dot[1] + (w[1]) * " \
            "x_dot[1]` | 0 | 4 | 0 | 2 |" in text
+
+
+def test_hvp_and_hessian_of_lists_match_sympy():
+    point = {"w": [2.0, -3.0, -3.0], "x": [-1.0, -2.0]}
+    symbols = sp.symbols("w0:3") + sp.symbols("x0:2")
+    w, x = symbols[:3], symbols[3:]
+    expr = 1 / (1 + sp.exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))
+    at = dict(zip(symbols, point["w"] + point["x"]))
+    hessian = [[float(expr.diff(a, b).subs(at)) for b in symbols] for a in symbols]
+    g = flatgrad.compile(NEURON)
+    rows = g.hessian(**point)
+    assert len(rows) == 5        # one row per entry: w[0], w[1], w[2], x[0], x[1]
+    for row, expected in zip(rows, hessian):
+        dw, dx = row
+        assert dw + dx == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    direction = ([0.5, -1.0, 2.0], [1.5, 0.25])
+    dw, dx = g.hvp(point["w"], point["x"], *direction)
+    flat = direction[0] + direction[1]
+    assert dw + dx == pytest.approx([sum(h * v for h, v in zip(row, flat)) for row in hessian],
+                                    rel=1e-12)
+    bare = flatgrad.compile("f = w[0]**2*x + w[1]*w[0]", wrt="w")
+    assert bare.hessian([1.0, 2.0], 3.0) == [[6.0, 1.0], [1.0, 0.0]]
+    assert bare.hvp([1.0, 2.0], 3.0, [1.0, 0.0]) == [6.0, 1.0]
+
+
+def test_the_hvp_module_of_lists_writes_into_the_lists_tangents(run_cli):
+    result = run_cli("compile", DOT, "--mode", "hessian")
+    assert result.returncode == 0, result.stderr
+    assert "    dw_dot = [0.0, 0.0, 0.0]       # (2)\n    dw_dot[2] = dprod2 * x_dot[1]" \
+        in result.stdout
+    assert "        f_hvp(w, x, [0.0, 0.0, 0.0], [0.0, 1.0]),\n" in result.stdout
+    assert "one row per entry of the inputs, in the order w[0], w[1],\n    w[2], x[0], x[1]" \
+        in result.stdout
+    # a gradient that does not depend on the direction is a list of zeros
+    assert flatgrad.compile("f = w[0] + 2*w[1]").hvp([1.0, 2.0], [1.0, 1.0]) == (
+        [0.0, 0.0],)
+
+
+def test_a_lists_annotated_value_is_its_value_at_that_line():
+    source = flatgrad.compile("f = w[0]**2 + w[0]*w[2]").source_at(w=[1.0, 2.0, 3.0])
+    assert "dw = [0.0, 0.0, 0.0]  # (2) dw becomes [0, 0, 0]" in source
+    assert "dw[0] += 2.0 * w[0] * dsqr  # (1) dw[0] becomes 5" in source
+
+
+def test_a_direction_for_a_list_is_checked():
+    with pytest.raises(FlatgradError, match=r"w_dot is a list of 3 entries \(w_dot\[0\] … "
+                                            r"w_dot\[2\]\), got 2 entries"):
+        flatgrad.compile(DOT).jvp(W, X, [1, 0], [0, 0])

@@ -18,16 +18,17 @@ from .plan import Line, Plan
 from .shapes import describe
 
 
-def check_values(graph, given: dict) -> None:
+def check_values(graph, given: dict, suffix: str = "") -> None:
     """Raise FlatgradError unless each list input in `given` is a list (or tuple, or
     1-d array) of exactly as many numbers as the formula's list has entries: a
     shorter list would fail deep in the generated code, a longer one would have
-    entries that silently get no gradient, and nested lists are not numbers."""
+    entries that silently get no gradient, and nested lists are not numbers.
+    `suffix`: given holds the lists' directions, named w_dot in messages."""
     import numpy as np
-    for name, (length, _) in graph.lists.items():
-        if name not in given:
+    for listed, (length, _) in graph.lists.items():
+        if listed not in given:
             continue
-        value = given[name]
+        value, name = given[listed], listed + suffix
         entries = "1 entry" if length == 1 else f"{length} entries"
         expected = f"{name} is a list of {entries} ({_entry_names(name, length)})"
         if not isinstance(value, (list, tuple, np.ndarray)) or \
@@ -41,9 +42,10 @@ def check_values(graph, given: dict) -> None:
         if len(value) != length:
             raise FlatgradError(
                 f"{expected}, got {len(value)} entr{'y' if len(value) == 1 else 'ies'}",
-                hint=f"declare a longer list with --shape {name}={len(value)} (shapes="
-                     f"{{'{name}': ({len(value)},)}} in Python): the entries the formula "
-                     "does not read get gradient 0.0" if len(value) > length else None)
+                hint=f"declare a longer list with --shape {listed}={len(value)} (shapes="
+                     f"{{'{listed}': ({len(value)},)}} in Python): the entries the formula "
+                     "does not read get gradient 0.0" if len(value) > length and not suffix
+                else None)
         for k, entry in enumerate(value):
             if not _is_number(entry):
                 raise FlatgradError(f"{name}[{k}] should be a number, got {_what(entry)}")

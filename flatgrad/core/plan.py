@@ -590,6 +590,8 @@ def evaluate(plan: Plan, point: dict) -> dict:
         if line.accumulate:
             result = values[line.target] + result
         values[line.target] = line.value = result
+        if isinstance(result, list):   # dw = [0.0, ...]: its value here, before dw[0] = ...
+            line.value = list(result)
     if plan.over_arrays:
         for line in plan.lines:   # arrays become read-only snapshots
             if isinstance(line.value, np.ndarray):

@@ -86,7 +86,11 @@ def hvp(plan: Plan, mode: str = "hvp") -> TangentPlan:
         tangents.lines.append(line)
         differentiate.line(line)
         tangents.backward_lines |= {id(added) for added in tangents.lines[start:]}
-    tangents.results = tuple(tangents.result(grad) for grad in plan.grads)
+    lists = {grad: length for length, grad in plan.graph.lists.values()}
+    # a list's gradient that does not depend on the direction has a list of zeros
+    tangents.results = tuple(tangents.result(grad) or (
+        "[" + ", ".join(["0.0"] * lists[grad]) + "]" if grad in lists else ZERO)
+        for grad in plan.grads)
     _drop_dead_lines(tangents)
     return tangents
 
@@ -97,11 +101,12 @@ def _drop_dead_lines(tangents: TangentPlan) -> None:
     live = {name for name in tangents.results if name}
     kept = []
     for line in reversed(tangents.lines):
-        if line.target not in live:
+        target = line.target.split("[")[0]   # dw[0] = ... writes into the list dw
+        if target not in live:
             continue
         kept.append(line)
-        if not line.accumulate:
-            live.discard(line.target)
+        if not line.accumulate and target == line.target:
+            live.discard(target)
         live |= {node.id for node in ast.walk(ast.parse(line.code, mode="eval"))
                  if isinstance(node, ast.Name)}
     tangents.lines = kept[::-1]
@@ -282,6 +287,9 @@ class _Differentiator:
 
     def line(self, line: Line) -> None:
         tangents = self.tangents
+        if "[" in line.target:
+            self._entry(line)
+            return
         code = self.tangent(ast.parse(line.code, mode="eval").body,
                             "" if line.accumulate else line.target)
         had_tangent = line.target in tangents.active
@@ -291,11 +299,38 @@ class _Differentiator:
             return
         _tangent_line(tangents, line, code, accumulate=line.accumulate and had_tangent)
 
+    def _entry(self, line: Line) -> None:
+        """`dw[2] = x[1] * dprod2` (or `+=`): an entry of a list input's gradient
+        (core/lists.py). Its tangent goes into the same entry of the list's tangent,
+        a list of zeros made first where the list has no tangent yet."""
+        tangents = self.tangents
+        code = self.tangent(ast.parse(line.code, mode="eval").body)
+        if not code:
+            return   # the entry's tangent stays 0.0 (the list is made after its zeros)
+        listed, index = line.target[:-1].split("[")
+        if listed not in tangents.active:
+            length = next(size for size, grad in self.plan.graph.lists.values()
+                          if grad == listed)
+            made = Line(listed, "[" + ", ".join(["0.0"] * length) + "]", line.ref)
+            _tangent_line(tangents, made, made.code)
+        entry = Line(f"{tangents.dots[listed]}[{index}]", code, line.ref, line.accumulate,
+                     node=line.node)
+        tangents.lines.append(entry)
+        tangents.tangent_lines.add(id(entry))
+
     def tangent(self, node: ast.AST, out: str = "") -> str:
         """The tangent of an expression as code; ZERO where it has none. `out` names
         the expression's value where a variable holds it."""
         if isinstance(node, ast.Name):
             return self.tangents.result(node.id)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and \
+                isinstance(node.slice, ast.Constant):   # an entry of a list input, w[0]
+            return self.tangents.result(f"{node.value.id}[{node.slice.value}]")
+        if isinstance(node, ast.List):   # a list input's gradient, gathered (lists.py)
+            entries = [self.tangent(entry) for entry in node.elts]
+            if not any(entries):
+                return ZERO
+            return "[" + ", ".join(entry or "0.0" for entry in entries) + "]"
         if isinstance(node, (ast.Constant, ast.Attribute, ast.Compare)):
             return ZERO   # a number, math.pi, or a test (a mask) that is constant nearby
         for gate, pattern, spelling in _patterns():
@@ -378,8 +413,16 @@ def evaluate(tangents: TangentPlan, point: dict, directions: dict) -> dict:
         else:
             with naming_the_line(line, graph, point):
                 result = eval(line.code, space, values)  # flatgrad's own generated line
+        if "[" in line.target:   # an entry of a list, dw[0] or dw_dot[0] (lists.py)
+            listed, index = line.target[:-1].split("[")
+            if line.accumulate:
+                result = values[listed][int(index)] + result
+            values[listed][int(index)] = line.value = result
+            continue
         if line.accumulate:
             result = values[line.target] + result
         values[line.target] = line.value = result.copy() if isinstance(result, np.ndarray) \
             else result
+        if isinstance(result, list):   # dw_dot = [0.0, ...]: its value before dw_dot[0] = ...
+            line.value = list(result)
     return values

@@ -122,6 +122,8 @@ def prose_block(text: str) -> str:
 
 
 def format_value(value) -> str:
+    if isinstance(value, list) and len(value) <= 4:   # a list input's gradient, dw
+        return "[" + ", ".join(format_value(entry) for entry in value) + "]"
     if np.ndim(value) == 0:
         text = f"{float(value):.6g}"
         return "0" if text == "-0" else text

@@ -62,6 +62,7 @@ def emit(tangents: TangentPlan, with_values: bool = False) -> Emitted:
         "directions": ", ".join(tangents.directions),
         "results": results,
         "units": _units(tangents),
+        "rows": _rows(tangents),
         "elementwise": elementwise,
         **signature(plan),
     }
@@ -84,6 +85,26 @@ def _split(tangents: TangentPlan, pairs) -> int:
 
 
 def _units(tangents: TangentPlan) -> list[str]:
-    """The unit directions, one per input in wrt, as argument lists."""
-    count = len(tangents.directions)
-    return [", ".join("1.0" if i == j else "0.0" for j in range(count)) for i in range(count)]
+    """The unit directions, one per input in wrt (one per entry of a list input,
+    whose direction is a list), as argument lists."""
+    lists = tangents.graph.lists
+    sizes = [lists[name][0] if name in lists else 0 for name in tangents.base.wrt]
+
+    def direction(j: int, hot: tuple) -> str:
+        if not sizes[j]:
+            return "1.0" if hot == (j, 0) else "0.0"
+        return "[" + ", ".join("1.0" if hot == (j, k) else "0.0" for k in range(sizes[j])) + "]"
+
+    hots = [(i, k) for i, size in enumerate(sizes) for k in range(size or 1)]
+    return [", ".join(direction(j, hot) for j in range(len(sizes))) for hot in hots]
+
+
+def _rows(tangents: TangentPlan) -> str:
+    """What the Hessian's rows are, for its docstring."""
+    lists = tangents.graph.lists
+    order = tangents.base.wrt
+    if not any(name in lists for name in order):
+        return "one row per input, in the order (" + ", ".join(order) + ")"
+    entries = [entry for name in order for entry in
+               ([f"{name}[{k}]" for k in range(lists[name][0])] if name in lists else [name])]
+    return "one row per entry of the inputs, in the order " + ", ".join(entries)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import linecache
 
+from ..core import lists
 from ..core import plan as plan_stage
 from ..core import tangent as tangent_stage
 from ..emit import tangent as tangent_emit
@@ -91,6 +92,8 @@ def call(compiled, suffix: str, args, kwargs):
     count = len(compiled.inputs)
     compiled.check_shapes(*args[:count], **{k: v for k, v in kwargs.items()
                                             if k in compiled.inputs})
+    if compiled.graph.lists:   # a list's direction is a list of as many numbers
+        lists.check_values(compiled.graph, dict(zip(compiled.wrt, args[count:])), "_dot")
     try:
         result = function(compiled, suffix)(*args, **kwargs)
     except (ArithmeticError, ValueError) as error:
@@ -101,5 +104,7 @@ def call(compiled, suffix: str, args, kwargs):
     if compiled.bare and suffix == "hvp":
         return result[0]
     if compiled.bare and suffix == "hessian":
-        return result[0][0]
+        # a list input has a row per entry: its Hessian is the matrix of their lists
+        return [row[0] for row in result] if compiled.wrt[0] in compiled.graph.lists \
+            else result[0][0]
     return result
