@@ -306,7 +306,7 @@ class _Differentiator:
         tangents = self.tangents
         code = self.tangent(ast.parse(line.code, mode="eval").body)
         if not code:
-            return   # the entry's tangent stays 0.0 (the list is made after its zeros)
+            return   # the entry's tangent stays as the list of zeros made it (or none)
         listed, index = line.target[:-1].split("[")
         if listed not in tangents.active:
             length = next(size for size, grad in self.plan.graph.lists.values()
@@ -324,7 +324,7 @@ class _Differentiator:
         if isinstance(node, ast.Name):
             return self.tangents.result(node.id)
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and \
-                isinstance(node.slice, ast.Constant):   # an entry of a list input, w[0]
+                node.value.id in self.plan.graph.lists:   # an entry of a list input, w[0]
             return self.tangents.result(f"{node.value.id}[{node.slice.value}]")
         if isinstance(node, ast.List):   # a list input's gradient, gathered (lists.py)
             entries = [self.tangent(entry) for entry in node.elts]
