@@ -280,3 +280,19 @@ def test_a_failing_line_is_named_tangent_or_stage():
     refused = _cli("compile", "sqrt(x) * y", "--mode", "forward", "--at", "x=0,y=2")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "at the tangent line sqrtx_dot" in refused.stderr
+
+
+@pytest.mark.parametrize("style", ["plain", "slides", "cs231n"])
+def test_every_style_gives_the_same_tangents_and_hvp(style):
+    """A style that writes a statement as one line (plain) is differentiated gate by
+    gate all the same: its JVP and HVP are the default's."""
+    neuron = "dot = w0*x0 + w1*x1 + w2; f = σ(dot)"
+    point, direction = (2.0, -1.0, -3.0, -2.0, -3.0), (0.1, 0.2, 0.3, 0.4, 0.5)
+    default, styled = flatgrad.compile(neuron), flatgrad.compile(neuron, style=style)
+    assert styled.jvp(*point, *direction) == pytest.approx(default.jvp(*point, *direction),
+                                                           rel=1e-14)
+    assert styled.hvp(*point, *direction) == pytest.approx(default.hvp(*point, *direction),
+                                                           rel=1e-14)
+    _, gradient = default.value_and_grad(*point)
+    assert styled.jvp(*point, *direction)[1] == pytest.approx(
+        sum(g * d for g, d in zip(gradient, direction)), rel=1e-14)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from ..errors import FlatgradError
 from .gates import GATES, Gate
 from .graph import RESERVED, _fresh, _Taken
-from .plan import (Line, Plan, _fill, _has_gradient, _local_code, _np, _rename, chain,
+from .plan import (Line, Plan, _fill, _has_gradient, _local_code, _np, _rename, build, chain,
                    namespace, naming_the_line)
 from .shapes import broadcast_shapes
 
@@ -61,6 +61,7 @@ class TangentPlan:
 
 def forward(plan: Plan) -> TangentPlan:
     """The forward pass, each line followed by its tangent line."""
+    plan = _gate_by_gate(plan)
     tangents = _start(plan, "forward")
     for line in plan.forward:
         tangents.lines.append(line)
@@ -76,6 +77,7 @@ def hvp(plan: Plan, mode: str = "hvp") -> TangentPlan:
     if plan.graph.has_arrays:
         raise FlatgradError(f"--mode {mode} is for scalar formulas (python code, or numpy "
                             "code over arrays of points); this program has array inputs")
+    plan = _gate_by_gate(plan)
     tangents = _start(plan, mode)
     for line in plan.forward:
         tangents.lines.append(line)
@@ -110,6 +112,15 @@ def _drop_dead_lines(tangents: TangentPlan) -> None:
         live |= {node.id for node in ast.walk(ast.parse(line.code, mode="eval"))
                  if isinstance(node, ast.Name)}
     tangents.lines = kept[::-1]
+
+
+def _gate_by_gate(plan: Plan) -> Plan:
+    """A plan with one line per gate: tangents are the gates' own (a style that writes
+    a statement whole, core/fuse.py, is planned again without that)."""
+    if plan.style is None or not plan.style.fuse:
+        return plan
+    return build(plan.graph, plan.wrt, plan.profile, plan.spelling,
+                 style=replace(plan.style, fuse=False))
 
 
 def _start(plan: Plan, mode: str) -> TangentPlan:
