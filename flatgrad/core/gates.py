@@ -883,7 +883,8 @@ _GATES = [
          "sigmoid", primitive=_primitive_sigmoid,
          # the students' note stays about gradients; the overflow is the error's to explain
          domain="overflow: the notes' 1.0 / (1 + math.exp(-x)) overflows for x below about "
-                "-709 (the fast profile's form gives exp(x) there)", sympy="1 / (1 + sympy.exp(-{a}))",
+                "-709 (the fast profile's form gives exp(x) there)",
+         sympy="1 / (1 + sympy.exp(-{a}))",
          fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
          fast_local=("(1.0 - {out}) * {out}",), call="sigmoid", numpy="expit({a})",
          aliases=("σ", "logistic", "expit"), symbol="σ", grouped=True),
