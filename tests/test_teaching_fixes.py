@@ -11,6 +11,10 @@ import pytest
 import flatgrad
 from flatgrad import points
 from flatgrad.core import gates
+from flatgrad.teach import lesson
+from flatgrad.teach.nice_points import SMALLEST_LOCAL, nice_points
+
+from teaching_support import NEURON, REFERENCE
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -42,3 +46,51 @@ def test_random_scalars_of_an_array_program_are_positive_hyperparameters():
     assert points.random_point(net, 0)["W1"][0, 0] == pytest.approx(0.1257302, abs=1e-7)
     # a scalar formula keeps its standard normal draws, negative ones too
     assert min(points.random_point(flatgrad.compile("x*y"), s)["x"] for s in range(20)) < 0
+
+
+# -- points chosen without --at ------------------------------------------------------------
+
+TEACHING_FORMULAS = [REFERENCE, NEURON, "σ(w0*x0 + w1*x1 + w2)", "q = x + y; f = q * z",
+                     "log(x) * y + σ(x*y)", "tanh(x*y) + exp(-x)", "max(x, y) * z",
+                     "relu(x*w + b) * v", "sqrt(x) + 1/y"]
+
+
+@pytest.mark.parametrize("formula", TEACHING_FORMULAS)
+def test_nice_points_give_teachable_local_gradients(formula):
+    compiled = flatgrad.compile(formula)
+    for seed in range(5):
+        chosen = nice_points(compiled, 3, seed)
+        assert chosen == nice_points(compiled, 3, seed)          # deterministic by seed
+        assert len({tuple(point.values()) for point in chosen}) == 3
+        for point in chosen:
+            assert all(v != 0 and (2 * v).is_integer() and abs(v) <= 4 for v in point.values())
+            taught = lesson.build(compiled.plan, point)
+            for row in taught.backward:
+                if row.local_value is None:
+                    continue
+                local = abs(float(row.local_value))
+                # a routing gate (max, relu) may stop the gradient: that is its lesson
+                routes = _stage(compiled, row).gate.kind == "max"
+                assert local >= SMALLEST_LOCAL or (routes and local == 0), (point, row.text)
+            for value in [row.value for row in taught.forward + taught.backward]:
+                assert value == 0 or 1e-3 <= abs(value) < 1e4
+
+
+def _stage(compiled, row):
+    """The node of the stage a backward row backprops (its forward line's `ref`)."""
+    (line,) = [line for line in compiled.plan.lines if line.stage < 0 and line.ref == row.ref]
+    return compiled.graph.nodes[line.node]
+
+
+def test_the_saturated_neuron_of_the_report_is_gone(tmp_path):
+    # all three variants had dot near 15, L = 1 and gradients 1e-6 .. 1e-9
+    compiled = flatgrad.compile("L = σ(w0*x0 + w1*x1 + w2)")
+    chosen = nice_points(compiled, 3, 0)
+    for point in chosen:
+        value, grads = compiled.value_and_grad(**point)
+        assert 0.05 < value < 0.95
+        assert all(abs(g) >= 0.04 for g in grads)
+    # the staged formula no longer gets x = y (σ(x) = σ(y): which is which?)
+    for seed in range(10):
+        for point in nice_points(flatgrad.compile(REFERENCE), 3, seed):
+            assert abs(point["x"]) != abs(point["y"])
