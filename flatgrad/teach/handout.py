@@ -164,7 +164,9 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
         "digits": digits,
         "code_print_size": _code_print_size(lesson, page.paper),
         "worksheet": worksheet is not None,
-        "variant": worksheet.variant if worksheet else None,
+        # a sheet of --variants is "variant 2"; a single sheet names the seed of its blanks
+        "variant": (f"variant {worksheet.variant}" if worksheet.variant
+                    else f"seed {worksheet.seed}") if worksheet else None,
         "equations": [_equation(statement, html) for statement in lesson.statements],
         "point": _point(lesson, html, shown),
         "arrays": lesson.arrays,
