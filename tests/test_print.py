@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from flatgrad.cli.teaching import lessons_in
 from flatgrad.api import build_plan
 from flatgrad.atomic_write import MARK
 from flatgrad.teach import diagram, handout, lesson, pdf
@@ -306,3 +307,33 @@ def test_digits_reach_the_arrays_summed_up_by_their_mean():
     assert means and all(len(m.replace("-", "").replace(".", "").lstrip("0")) <= 3
                          for m in means)
     assert f"mean {handout.number_text(np.mean(point['W']), 3)}" in page
+
+
+def test_a_one_line_staged_program_is_a_lesson_of_its_own(tmp_path):
+    # the first line's `q = ...` made the whole file one program ("this line has no effect")
+    lessons = tmp_path / "lessons.txt"
+    lessons.write_text("q = x + y; f = q * z   # at x=-2, y=5, z=-4\nx*y + z\nσ(a)*b\n")
+    assert lessons_in(lessons.read_text()) == [
+        "q = x + y; f = q * z   # at x=-2, y=5, z=-4", "x*y + z", "σ(a)*b"]
+    target = tmp_path / "booklet.html"
+    run_cli("handout", "-f", str(lessons), "-o", str(target))
+    page = target.read_text()
+    contents = re.findall(r'<li><a href="#lesson-\d-main">(.*?)</a></li>', page)
+    assert [html.unescape(title) for title in contents] == [
+        "q = x + y; f(x, y, z) = q × z", "f(x, y, z) = x × y + z", "f(a, b) = σ(a) × b"]
+    assert "3 formulas, each starting on a new page" in page and "one to a page" not in page
+    assert "evaluated at x = -2, y = 5, z = -4" in page_text(page)
+    # a program of several lines keeps its block
+    assert lessons_in("q = x + y\nf = q * z\n") == ["q = x + y\nf = q * z"]
+
+
+def test_a_file_misread_as_one_program_names_the_booklet_format(tmp_path):
+    lessons = tmp_path / "lessons.txt"
+    lessons.write_text("q = x + y\nx*y + z\nσ(a)*b\n")
+    done = run_cli("handout", "-f", str(lessons), "-o", str(tmp_path / "b.html"), check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "this line has no effect" in done.stderr
+    assert "hint: this file was read as one program of several lines. For a booklet, put " \
+        "one formula on each line" in done.stderr
+    assert "blank lines separate programs of several lines" in done.stderr
+    assert not (tmp_path / "b.html").exists()
