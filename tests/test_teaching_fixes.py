@@ -4,8 +4,10 @@ the digits on wires, the worksheet's variant label and the name `dot`."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import flatgrad
@@ -14,7 +16,7 @@ from flatgrad.core import gates
 from flatgrad.teach import lesson
 from flatgrad.teach.nice_points import SMALLEST_LOCAL, nice_points
 
-from teaching_support import NEURON, REFERENCE
+from teaching_support import NEURON, REFERENCE, run_cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -94,3 +96,33 @@ def test_the_saturated_neuron_of_the_report_is_gone(tmp_path):
     for seed in range(10):
         for point in nice_points(flatgrad.compile(REFERENCE), 3, seed):
             assert abs(point["x"]) != abs(point["y"])
+
+
+# -- float noise in means --------------------------------------------------------------------
+
+def test_a_mean_that_is_float_noise_prints_as_zero():
+    from flatgrad.emit import format_value, mean_of
+    from flatgrad.teach.handout import value_text
+    # rows of softmax_loss_grad sum to 0: their float mean is noise, such as 6.939e-19
+    scores = np.random.default_rng(1).standard_normal((3, 5))
+    noisy = scores - scores.mean(axis=0)        # every column sums to 0, as in dscores
+    assert 0 < abs(float(np.mean(noisy))) < 1e-17
+    assert mean_of(noisy) == 0.0
+    assert format_value(noisy) == "[3 x 5], mean 0"
+    assert value_text(noisy, digits=3) == "[3 x 5], mean 0"
+    assert value_text(np.zeros((4, 4))) == "[4 x 4], mean 0"
+    # a small mean of small entries is a number, not noise
+    small = np.full((3, 5), 2e-9)
+    assert mean_of(small) == pytest.approx(2e-9)
+    assert format_value(small) == "[3 x 5], mean 2e-09"
+
+
+def test_the_two_layer_net_handout_prints_no_noise_means(tmp_path):
+    target = tmp_path / "net.md"
+    run_cli("handout", "-f", str(EXAMPLES / "two_layer_net.txt"), "--at", "random", "--seed",
+            "0", "-o", str(target))
+    page = target.read_text()
+    means = re.findall(r"mean (-?[0-9.]+(?:e-?\d+)?)", page)
+    assert means and all(float(m) == 0 or abs(float(m)) > 1e-6 for m in means)
+    row = next(line for line in page.splitlines() if line.startswith("| (6) | `dscores ="))
+    assert row.endswith("| [5 x 4], mean 0 |")

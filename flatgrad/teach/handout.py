@@ -25,7 +25,7 @@ from .highlight import python_html
 from .lesson import BackwardRow, Lesson, Statement
 from ..core.plan import chain
 from ..core.shapes import describe
-from ..emit import emitter, format_value, formula, template_dir
+from ..emit import emitter, format_value, formula, mean_of, template_dir
 from .typeset import LATEX, MATHML, TEXT, equation, too_deep, typeset
 from .worksheet import Worksheet
 
@@ -292,7 +292,7 @@ def _shown(value, html: bool, entries: int = MATRIX_ENTRIES, digits: int | None 
         return number_text(value, digits or TABLE_DIGITS)
     if np.ndim(value) > 2 or np.size(value) > entries:
         text = format_value(value) if digits is None else \
-            f"{describe(np.shape(value))}, mean {number_text(np.mean(value), digits)}"
+            f"{describe(np.shape(value))}, mean {number_text(mean_of(value), digits)}"
         if not html:
             return text
         # "[3 x 5], mean 0.25" breaks after the comma, if anywhere
