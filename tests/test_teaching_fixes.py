@@ -126,3 +126,33 @@ def test_the_two_layer_net_handout_prints_no_noise_means(tmp_path):
     assert means and all(float(m) == 0 or abs(float(m)) > 1e-6 for m in means)
     row = next(line for line in page.splitlines() if line.startswith("| (6) | `dscores ="))
     assert row.endswith("| [5 x 4], mean 0 |")
+
+
+# -- significant digits on wires and in tables ------------------------------------------------
+
+def test_significant_digits_keep_their_trailing_zeros_where_a_number_was_rounded():
+    from flatgrad.teach.diagram import significant
+    from flatgrad.teach.handout import number_text, value_text
+    sigma = 1 / (1 + math.exp(4))                     # σ(-4) = 0.0179862...
+    assert significant(sigma, 3) == "0.0180"          # was 0.018: two digits, not three
+    assert significant(0.99996, 3) == "1.00" and significant(123.4, 3) == "123"
+    assert significant(12345.6, 3) == "1.23e+04" and significant(2.0000001, 3) == "2.00"
+    # an exact number is written short: fewer digits mean exact
+    assert [significant(v, 3) for v in (3.0, -4.0, 0.5, -0.25, -0.0)] == \
+        ["3", "-4", "0.5", "-0.25", "0"]
+    assert significant(0.1 + 0.2, 6) == "0.3"         # exact to 15 digits
+    # the tables follow the same rule at their 6 digits (or --digits)
+    assert number_text(sigma) == "0.0179862" and number_text(1 / 3) == "0.333333"
+    assert number_text(2.0000001, 3) == value_text(2.0000001, 3) == "2.00"
+    assert value_text(np.array([[sigma, 3.0], [0.5, 1 / 3]]), 3) == \
+        "[[0.0180, 3], [0.5, 0.333]]"
+
+
+def test_the_staged_circuit_wire_shows_three_digits_of_sigma_y():
+    from flatgrad.teach import handout
+    compiled = flatgrad.compile(REFERENCE, profile="teach")
+    taught = lesson.build(compiled.plan, {"x": 3.0, "y": -4.0})
+    dot = handout.circuit_dot(taught)
+    assert "0.0180" in dot and not re.search(r"0\.018(?!0)", dot)
+    wired = handout.circuit_dot(taught, digits=2)
+    assert "0.018" in wired and "0.0180" not in wired

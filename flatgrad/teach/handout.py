@@ -273,9 +273,9 @@ def _shape(shape: tuple, html: bool) -> str:
 
 
 def number_text(value, digits: int = TABLE_DIGITS) -> str:
-    """A number to `digits` significant digits, as every table shows it; -0.0 is 0."""
-    text = f"{float(value):.{digits}g}"
-    return "0" if text == "-0" else text
+    """A number to `digits` significant digits, as every table shows it (as the wires
+    do: trailing zeros kept where the number was rounded); -0.0 is 0."""
+    return diagram.significant(value, digits)
 
 
 def value_text(value, digits: int | None = None) -> str:
