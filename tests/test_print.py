@@ -70,7 +70,8 @@ def test_digits_are_the_same_in_the_tables_and_on_the_circuit(tmp_path):
     run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--digits", "3", "-o", str(target))
     page = target.read_text()
     cells = re.findall(r'<td class="num value">(.*?)</td>', page)
-    assert cells == ["0.018", "3.02", "0.953", "-1", "1", "1.95", "0.512", "1.55"]
+    # 3 significant digits: the rounded σ(y) keeps its trailing zero, the exact -1 stays short
+    assert cells == ["0.0180", "3.02", "0.953", "-1", "1", "1.95", "0.512", "1.55"]
     assert "df/dx = 2.06" in page
     assert "2.05957" not in page_text(page).split("The generated code")[0]
     wires = " ".join(re.findall(r"<text[^>]*>(.*?)</text>", page))
