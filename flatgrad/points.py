@@ -5,12 +5,14 @@ brackets and numbers), never by `eval` or `json`: `W=[[1,2],[3,4]],x=[1,-1],r=0.
 Commas inside brackets separate entries, `−` is a minus sign, and a bad
 character is named with a caret under it. `--at random` makes a point of its
 own: standard normal floats of every input's declared shape, integer labels in
-range for the scores they label, and each symbolic size (H, N, ...) bound to one
-small size everywhere.
+range for the scores they label, each scalar of an array program (a hyperparameter:
+reg, a learning rate) uniform in 0.05 .. 0.5, and each symbolic size (H, N, ...)
+bound to one small size everywhere.
 """
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import unicodedata
 
@@ -26,6 +28,8 @@ RANDOM = "random"
 FIRST_SIZE = 2
 MAX_DIMS = 32           # numpy 1's limit on dimensions (numpy 2 allows 64)
 POSITIVE_FLOOR = 0.1    # `positive=True` points are |normal| + this (inside log, sqrt)
+# --at random draws an array program's scalars (its hyperparameters) uniformly from here
+HYPERPARAMETER_LOW, HYPERPARAMETER_HIGH = 0.05, 0.5
 
 _NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)",
                      re.IGNORECASE)
@@ -259,7 +263,8 @@ def check_labels(graph, point: dict) -> None:
 
 def random_point(graph, seed: int = 0, positive: bool = False) -> dict:
     """A point for every input of `graph` (or of a Compiled): standard normal floats
-    of each declared shape (|normal| + 0.1 with `positive`), integer labels in
+    of each declared shape (|normal| + 0.1 with `positive`), a scalar beside arrays
+    uniform in [0.05, 0.5] (a hyperparameter, never negative), integer labels in
     [0, C) where C is the number of classes of the scores they label, and every
     symbolic size bound to a small size (the same symbol the same size everywhere,
     deterministically, whatever the seed)."""
@@ -277,6 +282,14 @@ def random_point(graph, seed: int = 0, positive: bool = False) -> dict:
             point[name] = int(labels) if not shape else labels
             continue
         values = rng.standard_normal(shape)
+        if not shape and graph.has_arrays:
+            # a scalar beside arrays is a hyperparameter (reg, a learning rate): a negative
+            # one would turn the regulariser around. The normal draw is mapped through its
+            # own distribution function, so every other input keeps its value.
+            uniform = 0.5 * (1.0 + math.erf(float(values) / math.sqrt(2.0)))
+            low, high = HYPERPARAMETER_LOW, HYPERPARAMETER_HIGH
+            point[name] = low + (high - low) * uniform
+            continue
         if positive:
             values = np.abs(values) + POSITIVE_FLOOR
         point[name] = float(values) if not shape else values

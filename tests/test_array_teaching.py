@@ -18,6 +18,7 @@ import flatgrad
 from flatgrad.api import build_plan
 from flatgrad.core.plan import namespace
 from flatgrad.core.shapes import describe
+from flatgrad.emit import mean_of
 from flatgrad.teach import diagram, handout, lesson, worksheet
 from flatgrad.teach.typeset import LATEX, MATHML, TEXT, program_trees, typeset
 from teaching_support import CHROMIUM, assert_well_formed, chromium, dot_wires, run_cli
@@ -242,7 +243,7 @@ def test_the_markdown_tables_hold_each_lines_shape_and_value():
         shown = read_shown(cells[-1])
         if isinstance(shown, tuple):
             assert shown == (describe(np.shape(row.value)),
-                             pytest.approx(np.mean(row.value), rel=1e-3, abs=1e-20))
+                             pytest.approx(mean_of(row.value), rel=1e-3, abs=1e-20))
         else:
             np.testing.assert_allclose(shown, row.value, rtol=1e-3, atol=1e-12)
         if row.dimensions:

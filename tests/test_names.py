@@ -42,3 +42,14 @@ def test_user_names_win_and_the_seeds_names_stay():
 def test_names_are_deterministic():
     runs = {tuple(forward_names("a*b + c*d + e*f + g")) for _ in range(3)}
     assert len(runs) == 1
+
+
+def test_dot_names_only_sums_of_products_of_inputs():
+    # a difference is no weighted sum: a*b - c was named dot
+    assert forward_names("a*b - c") == ["ab", "f"]
+    assert forward_names("x - y*z") == ["yz", "f"]
+    # a product of stages is no weight times an input
+    assert "dot" not in forward_names("(a + b)*c + d + e")
+    # the sum inside a difference still is one
+    assert forward_names("a*b + c*d - e") == ["ab", "cd", "dot", "f"]
+    assert forward_names("σ(a*b + c)") == ["ab", "dot", "f"]

@@ -56,7 +56,9 @@ def test_worksheet_gives_no_answer_away(tmp_path):
     # the circuit carries values only: no gradient (red) labels
     assert 'fill="#c62828"' not in sheet and "#2e7d32" in sheet
     assert "df/dx = 2.05957" not in sheet and "df/dx = 2.05957" in key
-    assert "variant 2" in sheet and "variant 2" in key
+    # one sheet, no --variants: it names its seed, not a variant it is not
+    assert "seed 2" in sheet and "seed 2" in key
+    assert "variant" not in sheet and "variant" not in key
 
 
 def test_seeds_pick_different_lines_and_repeat_exactly():
@@ -155,3 +157,14 @@ def test_worksheet_options_need_exercise():
                    check=False)
     assert done.returncode == 2 and "--blanks, --seed are worksheet options: add --exercise" \
         in done.stderr
+
+
+def test_variant_sheets_are_labelled_variant_and_a_single_sheet_its_seed(tmp_path):
+    sheet_path = tmp_path / "one.md"
+    run_cli("handout", REFERENCE, "--at", "x=3,y=-4", "--exercise", "--seed", "2", "-o",
+            str(sheet_path))
+    assert "· seed 2 · fill in the blanks" in sheet_path.read_text()
+    assert "· seed 2 · at" in (tmp_path / "one-key.md").read_text()
+    run_cli("handout", REFERENCE, "--variants", "2", "-o", str(tmp_path / "many.md"))
+    assert "· variant 2 · fill in the blanks" in (tmp_path / "many-2.md").read_text()
+    assert "# Answer key, variant 2" in (tmp_path / "many-key.md").read_text()

@@ -20,8 +20,8 @@ from ..modes import EXPORTS, MODES
 from ..modes import source as mode_source
 from ..points import RANDOM, point_for, show
 from . import modes
-from .teaching import (add_diagram_options, add_handout_options, lessons_in, write_booklet,
-                       write_diagram, write_handout)
+from .teaching import (add_diagram_options, add_handout_options, booklet_hint, lessons_in,
+                       write_booklet, write_diagram, write_handout)
 
 EXIT_BAD_INPUT = 2
 EXIT_GRADIENT_MISMATCH = 1
@@ -173,7 +173,11 @@ def cmd_handout(args) -> int:
     formulas = lessons_in(text) if args.file else [text]
     if len(formulas) > 1:
         return write_booklet(formulas, lambda formula: _compile(args, formula), args)
-    return write_handout(_compile(args, text), args)
+    try:
+        compiled = _compile(args, text)
+    except FlatgradError as err:
+        raise (booklet_hint(err, text) if args.file else err) from None
+    return write_handout(compiled, args)
 
 
 def cmd_diagram(args) -> int:

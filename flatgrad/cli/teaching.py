@@ -6,7 +6,8 @@ behind. A worksheet's key goes beside it (`staged.html` -> `staged-key.html`);
 a Markdown handout's circuit goes beside it as an SVG the page links to; a PDF
 is the HTML page printed by headless Chromium. `--variants N` writes N worksheets
 (NAME-1.html ...) at different nice points and one key; a file of several formulas
-(`-f lessons.txt`) becomes a booklet, one page per formula after a table of contents.
+(`-f lessons.txt`) becomes a booklet, each formula's handout starting on a new page
+after a table of contents.
 """
 from __future__ import annotations
 
@@ -90,19 +91,41 @@ def add_diagram_options(parser) -> None:
 
 def lessons_in(text: str) -> list[str]:
     """The formulas of a lessons file: blocks separated by blank lines; a block that
-    starts by naming a stage (q = x + y) or declaring a shape is one program, any
-    other block a formula a line."""
+    starts by naming a stage on a line of its own (q = x + y) or declaring a shape is
+    one program, any other block a formula a line. A line that holds a whole staged
+    program joined by `;` (q = x + y; f = q * z) is a formula of its own."""
     formulas = []
     for block in re.split(r"\n\s*\n", text):
         lines = [line for line in block.splitlines() if line.strip()]
         code = [line for line in lines if not line.lstrip().startswith("#")]
         if not code:
             continue
-        if _PROGRAM_LINE.match(code[0]) or len(code) == 1:
+        if _PROGRAM_LINE.match(code[0]) and ";" not in _without_comment(code[0]) \
+                or len(code) == 1:
             formulas.append("\n".join(lines))
         else:
             formulas.extend(line for line in lines if not line.lstrip().startswith("#"))
     return formulas
+
+
+def _without_comment(line: str) -> str:
+    return line.split("#", 1)[0]
+
+
+def booklet_hint(err: FlatgradError, text: str) -> FlatgradError:
+    """`err`, raised by a lessons file read as one program of several lines, with a hint
+    at the booklet's format: the lines may have been meant as formulas of their own.
+    Only an error past the first line: there a booklet read as one program fails."""
+    code = [line for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+    if len(code) < 2 or err.source is None or err.line == 0:
+        return err
+    booklet = ("this file was read as one program of several lines. For a booklet, put one "
+               "formula on each line (q = x + y; f = q * z is one formula); blank lines "
+               "separate programs of several lines, each starting with a stage on a line of "
+               "its own (q = x + y)")
+    hint = f"{err.hint}\nhint: {booklet}" if err.hint else booklet
+    return FlatgradError(err.message, err.source, err.line, err.col, err.width, hint)
 
 
 def _page(args) -> handout.Page:
@@ -112,7 +135,7 @@ def _page(args) -> handout.Page:
 
 
 def write_booklet(formulas: list[str], compile_one, args) -> int:
-    """One page per formula, each at its own `# at` point, else at --at, else at a
+    """A handout per formula, each on new pages, at its own `# at` point, else at --at, else at a
     nice point; HTML or PDF."""
     fmt = args.format or _format_of(args.output, HANDOUT_SUFFIXES, "html", "a handout")
     if fmt == "markdown" or args.exercise or args.variants:

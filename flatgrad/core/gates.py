@@ -879,10 +879,12 @@ _GATES = [
     # the notes' own line, which overflows below about -709 (the stage is then named);
     # the fast form is the helper's, exact there
     Gate("sigmoid", "1.0 / (1 + math.exp(-{a}))", ("(1 - {out}) * {out}",), "sig{a}",
-         "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple "
-         "(the notes' 1.0 / (1 + math.exp(-x)) overflows for x below about -709: run there, "
-         "the error names the stage; the fast profile's form gives exp(x))",
-         "sigmoid", primitive=_primitive_sigmoid, sympy="1 / (1 + sympy.exp(-{a}))",
+         "sigmoid is grouped as one gate because its local gradient (1 - σ)·σ is so simple",
+         "sigmoid", primitive=_primitive_sigmoid,
+         # the students' note stays about gradients; the overflow is the error's to explain
+         domain="overflow: the notes' 1.0 / (1 + math.exp(-x)) overflows for x below about "
+                "-709 (the fast profile's form gives exp(x) there)",
+         sympy="1 / (1 + sympy.exp(-{a}))",
          fast="1.0 / (1.0 + math.exp(-{a})) if {a} > -709.0 else math.exp({a})",
          fast_local=("(1.0 - {out}) * {out}",), call="sigmoid", numpy="expit({a})",
          aliases=("σ", "logistic", "expit"), symbol="σ", grouped=True),

@@ -482,16 +482,27 @@ def _name(graph: Graph, naming: str) -> None:
 
 def _weighted_sums(graph: Graph) -> dict[int, str]:
     """The names the notes give a weighted sum (w0*x0 + w1*x1 + w2, W1 @ X + b1): a
-    sum with a product among its terms is `dot`, and a partial sum used only further
-    along such a sum is s1, s2 ... in order; concatenated stems (w0x0pw1x1) trip
-    students up. A user's own names take precedence over these."""
+    sum with a product of inputs among its terms is `dot`, and a partial sum used only
+    further along such a sum is s1, s2 ... in order; concatenated stems (w0x0pw1x1) trip
+    students up. A user's own names take precedence over these. A difference (a*b - c)
+    is no weighted sum: only a sum whose every local gradient is 1 is one."""
     def binary(node: Node, kind: str) -> bool:
         return node.kind == "stage" and len(node.args) == 2 and node.gate.kind == kind
 
+    def plain_sum(node: Node) -> bool:
+        return binary(node, "add") and all(local == "1" for local in node.gate.local)
+
+    def product_of_inputs(node: Node) -> bool:
+        # a weight times an input: each factor an input, a constant or a stage the
+        # user named (the hidden layer a second layer weighs)
+        return binary(node, "mul") and all(
+            graph.nodes[arg].kind in ("input", "const") or graph.nodes[arg].label
+            for arg in node.args)
+
     weighted: set[int] = set()
     for node in graph.nodes:
-        if binary(node, "add") and any(binary(graph.nodes[arg], "mul") or arg in weighted
-                                       for arg in node.args):
+        if plain_sum(node) and any(product_of_inputs(graph.nodes[arg]) or arg in weighted
+                                   for arg in node.args):
             weighted.add(node.index)
     feeds_only_sums = {index: True for index in weighted}
     for node in graph.nodes:

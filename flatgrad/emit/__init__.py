@@ -130,7 +130,21 @@ def format_value(value) -> str:
     if np.size(value) <= 4:   # on one line: it goes in a comment
         return re.sub(r"\s*\n\s*", " ", np.array2string(np.asarray(value), precision=4,
                                                         separator=", "))
-    return f"{describe(np.shape(value))}, mean {float(np.mean(value)):.4g}"
+    return f"{describe(np.shape(value))}, mean {mean_of(value):.4g}"
+
+
+# A mean smaller than this fraction of the largest entry is rounding noise: the rows of
+# dscores sum to 0, and their float mean prints as 6.939e-19 otherwise.
+NEGLIGIBLE_MEAN = 1e-12
+
+
+def mean_of(value) -> float:
+    """The mean of an array as a page prints it: 0 where it is negligible beside its
+    entries (float noise, not a number to teach)."""
+    array = np.asarray(value, dtype=float)
+    mean = float(np.mean(array))
+    largest = float(np.max(np.abs(array))) if array.size else 0.0
+    return 0.0 if abs(mean) <= NEGLIGIBLE_MEAN * largest else mean
 
 
 def tagged(plan: Plan, lines: list[Line], with_values: bool = False,

@@ -256,11 +256,25 @@ def _number(value, digits: int) -> str | None:
     """A number to `digits` significant digits; a small array entry by entry
     ([[1, -2], [0.5, 3]]); None for a larger array, whose wire shows its shape."""
     if np.ndim(value) == 0:
-        text = f"{float(value):.{digits}g}"
-        return "0" if text == "-0" else text
+        return significant(value, digits)
     if np.size(value) > SMALL_ARRAY:
         return None
     return _nested(np.asarray(value, dtype=float).tolist(), digits)
+
+
+def significant(value, digits: int) -> str:
+    """A number to `digits` significant digits, as the wires and tables print it: a
+    rounded number keeps its trailing zeros (σ(-4) = 0.0180 to 3 digits, its 3 digits
+    all shown); an exact one is written short (3, not 3.00; 0.5, not 0.500), so a number
+    shown with fewer digits is exact. Exact to 15 digits: 0.1 + 0.2 is 0.3, not 0.300000.
+    -0.0 is 0."""
+    number = float(value)
+    text = f"{number:.{digits}g}"
+    if text not in ("inf", "-inf", "nan") and float(text) != float(f"{number:.15g}"):
+        text = f"{number:#.{digits}g}"
+        mantissa, e, exponent = text.partition("e")
+        text = mantissa.rstrip(".") + e + exponent     # 123. -> 123
+    return "0" if text == "-0" else text
 
 
 def _nested(value, digits: int) -> str:

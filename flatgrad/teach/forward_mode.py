@@ -61,7 +61,7 @@ def build(plan: Plan, point: dict, draw: bool = True) -> dict:
             dot = tangents.dots.get(variable)
             numbers = [p["values"].get(dot, 0.0) if dot and variable in tangents.active else 0.0
                        for p in passes]
-            shown[variable] = "(" + ", ".join(f"{v + 0.0:.3g}" for v in numbers) + ")"
+            shown[variable] = "(" + ", ".join(diagram.significant(v, 3) for v in numbers) + ")"
         dot_text = diagram.dot_source(plan, point, tangents=shown)
     return {
         "passes": passes, "rows": rows, "results": results, "output": output,

@@ -25,7 +25,7 @@ from .highlight import python_html
 from .lesson import BackwardRow, Lesson, Statement
 from ..core.plan import chain
 from ..core.shapes import describe
-from ..emit import emitter, format_value, formula, template_dir
+from ..emit import emitter, format_value, formula, mean_of, template_dir
 from .typeset import LATEX, MATHML, TEXT, equation, too_deep, typeset
 from .worksheet import Worksheet
 
@@ -164,7 +164,9 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
         "digits": digits,
         "code_print_size": _code_print_size(lesson, page.paper),
         "worksheet": worksheet is not None,
-        "variant": worksheet.variant if worksheet else None,
+        # a sheet of --variants is "variant 2"; a single sheet names the seed of its blanks
+        "variant": (f"variant {worksheet.variant}" if worksheet.variant
+                    else f"seed {worksheet.seed}") if worksheet else None,
         "equations": [_equation(statement, html) for statement in lesson.statements],
         "point": _point(lesson, html, shown),
         "arrays": lesson.arrays,
@@ -271,9 +273,9 @@ def _shape(shape: tuple, html: bool) -> str:
 
 
 def number_text(value, digits: int = TABLE_DIGITS) -> str:
-    """A number to `digits` significant digits, as every table shows it; -0.0 is 0."""
-    text = f"{float(value):.{digits}g}"
-    return "0" if text == "-0" else text
+    """A number to `digits` significant digits, as every table shows it (as the wires
+    do: trailing zeros kept where the number was rounded); -0.0 is 0."""
+    return diagram.significant(value, digits)
 
 
 def value_text(value, digits: int | None = None) -> str:
@@ -290,7 +292,7 @@ def _shown(value, html: bool, entries: int = MATRIX_ENTRIES, digits: int | None 
         return number_text(value, digits or TABLE_DIGITS)
     if np.ndim(value) > 2 or np.size(value) > entries:
         text = format_value(value) if digits is None else \
-            f"{describe(np.shape(value))}, mean {number_text(np.mean(value), digits)}"
+            f"{describe(np.shape(value))}, mean {number_text(mean_of(value), digits)}"
         if not html:
             return text
         # "[3 x 5], mean 0.25" breaks after the comma, if anywhere

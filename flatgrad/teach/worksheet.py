@@ -30,10 +30,7 @@ class Worksheet:
     blank: str
     seed: int
     answers: list[ForwardRow | BackwardRow]   # the blanked rows, in page order
-    variant: str = ""                         # how the page names it: the seed, or 1, 2 ...
-
-    def __post_init__(self):
-        self.variant = self.variant or str(self.seed)
+    variant: str = ""                         # 1, 2 ... of --variants; "" for one sheet
 
     @property
     def hides_values(self) -> bool:
