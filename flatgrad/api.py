@@ -265,7 +265,7 @@ def compile(expr, wrt=None, inputs=None, names: str | None = None,
         graph = stage(expr, inputs, names, grad_prefix, name, gates, shapes)
         if mode != "reverse":
             return modes.Modular(graph, arguments.resolve_wrt(wrt, graph.inputs), profile,
-                                 mode, defaults, target)
+                                 mode, defaults, target, preset)
         target, module = _target(graph, target)
         plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module,
                      preset)

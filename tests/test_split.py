@@ -218,3 +218,44 @@ def test_a_value_named_backward_does_not_hide_the_layers_method():
     layer = load(flatgrad.compile("f = backward * forward", mode="layer").source).FLayer()
     assert layer.forward(3.0, 4.0) == 12.0
     assert layer.backward(2.0) == (8.0, 6.0)
+
+
+# -- a style's names, factor order and seed ----------------------------------------
+
+STYLED = "(x+σ(y))/(σ(x)+(x+y)²)"
+
+
+def test_split_with_the_slides_style_has_its_names_and_factor_order_and_no_seed(run_cli):
+    result = run_cli("compile", STYLED, "--mode", "split", "--style", "slides")
+    assert result.returncode == 0, result.stderr
+    source = result.stdout
+    assert "def f_backward(grad_f, cache):" in source
+    assert "    s0 = sigmoid(y)  # (1)\n" in source                # numbered, called
+    assert "    grad_s1 = grad_f * s6  # (8)\n" in source          # upstream first
+    assert "    grad_s2 = grad_s5  # (6)\n" in source              # a unit factor dropped
+    # the output's gradient is the argument: no grad_f = 1.0 seed overwrites it
+    assert "grad_f = 1.0" not in source and "sigy" not in source and "dnum" not in source
+    module = load(source)
+    value, cache = module.f_forward(0.3, -0.7)
+    reference = flatgrad.compile(STYLED)
+    assert value == pytest.approx(reference(0.3, -0.7), rel=1e-15)
+    gradient = reference.grad(0.3, -0.7)
+    assert module.f_backward(2.0, cache) == pytest.approx([2 * g for g in gradient], rel=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["split", "layer", "torch", "jax"])
+def test_the_api_passes_the_style_to_every_split_mode(mode, tmp_path, ruff_check):
+    styled = flatgrad.compile(STYLED, mode=mode, style="slides").source
+    assert "s0 = " in styled and "grad_s1 = grad_f * s6" in styled
+    assert "grad_f = 1.0" not in styled
+    plain = flatgrad.compile(STYLED, mode=mode, style="plain").source
+    assert "dsigx = 1.0 * dden" in plain and "dx += 1.0 * dnum" in plain   # local first
+    path = tmp_path / "module.py"
+    path.write_text(styled)
+    assert ruff_check(path).returncode == 0, styled
+
+
+def test_a_styled_vjp_gives_the_gradient_times_df():
+    value, pullback = flatgrad.compile(STYLED, mode="split", style="slides").vjp(0.3, -0.7)
+    gradient = flatgrad.compile(STYLED).grad(0.3, -0.7)
+    assert pullback(3.0) == pytest.approx([3 * g for g in gradient], rel=1e-14)

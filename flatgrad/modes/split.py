@@ -9,11 +9,13 @@ gradient given from outside, so the output may be an array.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import importlib
 import linecache
 
 from ..core import split as split_stage
 from ..core.graph import Graph
+from ..core.styles import Style
 from ..emit import Emitted
 from ..errors import FlatgradError
 
@@ -21,19 +23,26 @@ MODES = ("split", "layer")
 EXPORTS = ("torch", "jax")
 
 
-def split(graph: Graph, wrt, profile: str, kind: str) -> split_stage.Split:
+def split(graph: Graph, wrt, profile: str, kind: str,
+          style: Style | None = None) -> split_stage.Split:
     """The split plan for `kind` (a mode or an export): Python for a scalar formula
-    and numpy for an array program, or the library's spelling, every value a tensor."""
+    and numpy for an array program, or the library's spelling, every value a tensor;
+    `style` a listing's names and factor order (core/styles.py)."""
     if kind in EXPORTS:
-        return split_stage.split(graph, wrt, profile, kind, elementwise=True)
-    return split_stage.split(graph, wrt, profile, "numpy" if graph.has_arrays else "python")
+        # a library's own functions (torch.sigmoid), never the Python helpers a style's
+        # calls (sigmoid(s3)) would need
+        if style is not None and style.calls:
+            style = dataclasses.replace(style, calls=False)
+        return split_stage.split(graph, wrt, profile, kind, elementwise=True, style=style)
+    return split_stage.split(graph, wrt, profile, "numpy" if graph.has_arrays else "python",
+                             style=style)
 
 
-def emit(graph: Graph, wrt, profile: str, kind: str) -> Emitted:
+def emit(graph: Graph, wrt, profile: str, kind: str, style: Style | None = None) -> Emitted:
     if kind not in MODES + EXPORTS:
         raise FlatgradError(f"unknown mode {kind!r}; choose one of {MODES + EXPORTS}")
     module = importlib.import_module(f"..emit.{kind}", __package__)
-    return module.emit(split(graph, wrt, profile, kind))
+    return module.emit(split(graph, wrt, profile, kind, style))
 
 
 class Pullback:
@@ -47,9 +56,9 @@ class Pullback:
         return self.backward(df, self.cache)
 
 
-def split_functions(graph: Graph, wrt, profile: str):
+def split_functions(graph: Graph, wrt, profile: str, style: Style | None = None):
     """The generated `f_forward` and `f_backward`, run from flatgrad's own output."""
-    emitted = emit(graph, wrt, profile, "split")
+    emitted = emit(graph, wrt, profile, "split", style)
     filename = f"<flatgrad {graph.function} split>"
     linecache.cache[filename] = (len(emitted.source), None, emitted.source.splitlines(True),
                                  filename)
@@ -62,9 +71,10 @@ class Split:
     """The value and the pullback of a compiled program: `vjp(*args)` runs the
     generated `f_forward` and returns the output and a Pullback."""
 
-    def __init__(self, graph: Graph, wrt, profile: str, defaults=None):
+    def __init__(self, graph: Graph, wrt, profile: str, defaults=None,
+                 style: Style | None = None):
         self.graph, self.wrt, self.defaults = graph, wrt, defaults or {}
-        self.forward, self.backward = split_functions(graph, wrt, profile)
+        self.forward, self.backward = split_functions(graph, wrt, profile, style)
 
     def vjp(self, args, kwargs, check_shapes=None):
         point = {**self.defaults, **dict(zip(self.graph.inputs, args)), **kwargs}
@@ -84,14 +94,14 @@ class Modular:
     (and `write`); `vjp` as for Compiled."""
 
     def __init__(self, graph: Graph, wrt, profile: str, kind: str, defaults=None,
-                 target=None):
+                 target=None, style: Style | None = None):
         if target is not None:
             raise FlatgradError(f"target {target!r} chooses reverse mode's code; mode "
                                 f"{kind!r} writes its own (Python for a scalar formula, "
                                 "numpy for an array program, or the library's)")
         self.graph, self.wrt, self.kind, self.profile = graph, wrt, kind, profile
-        self.defaults = defaults or {}
-        self.emitted = emit(graph, wrt, profile, kind)
+        self.defaults, self.style = defaults or {}, style
+        self.emitted = emit(graph, wrt, profile, kind, style)
         self.source = self.emitted.source
         self._split: Split | None = None
 
@@ -102,7 +112,8 @@ class Modular:
     def vjp(self, /, *args, **kwargs):
         """(value, pullback): pullback(df) is the vector-Jacobian product, the
         gradients of the inputs in `wrt` given the output's gradient df."""
-        self._split = self._split or Split(self.graph, self.wrt, self.profile, self.defaults)
+        self._split = self._split or Split(self.graph, self.wrt, self.profile, self.defaults,
+                                           self.style)
         return self._split.vjp(args, kwargs)
 
     def write(self, path, force: bool = False, source: str | None = None):
