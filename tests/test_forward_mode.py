@@ -280,3 +280,27 @@ def test_a_failing_line_is_named_tangent_or_stage():
     refused = _cli("compile", "sqrt(x) * y", "--mode", "forward", "--at", "x=0,y=2")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "at the tangent line sqrtx_dot" in refused.stderr
+
+
+@pytest.mark.parametrize("mode", ["forward", "hvp", "hessian"])
+def test_a_formula_with_no_inputs_writes_valid_functions_of_nothing(mode, tmp_path):
+    # as reverse mode writes f() returning (f, ()): the derivative of a constant
+    out = tmp_path / "constant.py"
+    result = _cli("compile", "3.0", "--mode", mode, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "(, )" not in text
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                           "--line-length", "100", "--select", "E,F,W", str(out)],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + text
+    namespace: dict = {}
+    exec(compile(text, str(out), "exec"), namespace)
+    if mode == "forward":
+        assert namespace["f_jvp"]() == (3.0, 0.0)
+    else:
+        assert namespace["f_hvp"]() == ()
+    if mode == "hessian":
+        assert namespace["f_hessian"]() == ()
+    g = flatgrad.compile("3.0")
+    assert (g.jvp(), g.hvp(), g.hessian()) == ((3.0, 0.0), (), ())

@@ -60,6 +60,8 @@ def emit(tangents: TangentPlan, with_values: bool = False) -> Emitted:
         "lines": [text for _, text in pairs],
         "split": _split(tangents, pairs),
         "directions": ", ".join(tangents.directions),
+        # the point and the direction; empty for a formula with no inputs
+        "arguments": ", ".join(graph.inputs + tuple(tangents.directions)),
         "results": results,
         "units": _units(tangents),
         "elementwise": elementwise,
