@@ -304,3 +304,13 @@ def test_a_formula_with_no_inputs_writes_valid_functions_of_nothing(mode, tmp_pa
         assert namespace["f_hessian"]() == ()
     g = flatgrad.compile("3.0")
     assert (g.jvp(), g.hvp(), g.hessian()) == ((3.0, 0.0), (), ())
+
+
+@pytest.mark.parametrize("option", [["--step"], ["--variants", "2"]])
+def test_a_handout_refuses_forward_mode_where_it_would_drop_it(option, tmp_path):
+    out = tmp_path / "page.html"
+    result = _cli("handout", "x*y", "--at", "x=1,y=2", "--mode", "forward", *option,
+                  "-o", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{option[0]} writes" in result.stderr and "reverse mode only" in result.stderr
+    assert list(tmp_path.iterdir()) == []   # nothing written
