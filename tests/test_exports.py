@@ -185,6 +185,18 @@ def test_torch_honours_needs_input_grad(torch):
     assert abs(float(x.grad) - flatgrad.compile(REFERENCE).grad(3.0, -4.0)[0]) < 1e-15
 
 
+def test_torch_refuses_second_derivatives_instead_of_giving_zeros(torch):
+    exported = load(flatgrad.compile(REFERENCE, mode="torch").source, "once_torch")
+    args = tensors(torch, (3.0, -4.0))
+    with pytest.raises(RuntimeError, match="differentiable once.*--mode hessian"):
+        torch.autograd.gradgradcheck(exported.FFunction.apply, args)
+    with pytest.raises(RuntimeError, match="FFunction.backward .*differentiable once"):
+        torch.autograd.functional.hessian(exported.FFunction.apply, args)
+    # a first derivative is unchanged, with or without a graph around it
+    (dx,) = torch.autograd.grad(exported.FFunction.apply(*args), args[0])
+    assert abs(float(dx) - flatgrad.compile(REFERENCE).grad(3.0, -4.0)[0]) < 1e-15
+
+
 # -- every row of the gate table --------------------------------------------------------
 
 def _table_cases():
