@@ -28,6 +28,8 @@ def split(graph: Graph, wrt, profile: str, kind: str,
     """The split plan for `kind` (a mode or an export): Python for a scalar formula
     and numpy for an array program, or the library's spelling, every value a tensor;
     `style` a listing's names and factor order (core/styles.py)."""
+    if kind == "jax":
+        _check_jax_wrt(graph, wrt)
     if kind in EXPORTS:
         # a library's own functions (torch.sigmoid), never the Python helpers a style's
         # calls (sigmoid(s3)) would need
@@ -36,6 +38,20 @@ def split(graph: Graph, wrt, profile: str, kind: str,
         return split_stage.split(graph, wrt, profile, kind, elementwise=True, style=style)
     return split_stage.split(graph, wrt, profile, "numpy" if graph.has_arrays else "python",
                              style=style)
+
+
+def _check_jax_wrt(graph: Graph, wrt) -> None:
+    """A custom_vjp's bwd gives every input's cotangent, and None reads as zero: an
+    input left out of wrt would get a silently wrong 0.0 from jax.grad. JAX chooses
+    the gradients itself (jax.grad's argnums; jax.jit drops the others)."""
+    if wrt is None:
+        return
+    left_out = [name for name in graph.inputs
+                if name not in wrt and name not in graph.integer]
+    if left_out:
+        raise FlatgradError(f"the JAX export differentiates every input: jax.grad would take "
+                            f"the gradient of an input left out of wrt ({', '.join(left_out)}) "
+                            "as zero. Leave out wrt (--wrt) and choose with jax.grad's argnums")
 
 
 def emit(graph: Graph, wrt, profile: str, kind: str, style: Style | None = None) -> Emitted:
