@@ -103,3 +103,38 @@ def call(compiled, suffix: str, args, kwargs):
     if compiled.bare and suffix == "hessian":
         return result[0][0]
     return result
+
+
+class Tangent:
+    """A formula compiled in a mode of tangents (`compile(..., mode="forward")`, "hvp" or
+    "hessian"): `source` is the module `--mode` writes (and `write` writes it); `jvp`,
+    `hvp` and `hessian` run it, as the reverse-mode Compiled's do; `compiled` is that
+    Compiled, for the value and the gradient."""
+
+    def __init__(self, compiled, mode: str):
+        self.compiled, self.mode = compiled, mode
+        self.source = source(compiled, mode)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.compiled.inputs
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        return self.compiled.wrt
+
+    def jvp(self, /, *args, **kwargs):
+        return call(self.compiled, "jvp", args, kwargs)
+
+    def hvp(self, /, *args, **kwargs):
+        return call(self.compiled, "hvp", args, kwargs)
+
+    def hessian(self, /, *args, **kwargs):
+        return call(self.compiled, "hessian", args, kwargs)
+
+    def write(self, path, force: bool = False, source: str | None = None):
+        from ..atomic_write import write
+        return write(path, source or self.source, force)
+
+    def __repr__(self) -> str:
+        return f"<flatgrad.modes.Tangent {self.mode} of {self.compiled!r}>"
