@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import subprocess
 import sys
 
@@ -314,3 +315,15 @@ def test_a_handout_refuses_forward_mode_where_it_would_drop_it(option, tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{option[0]} writes" in result.stderr and "reverse mode only" in result.stderr
     assert list(tmp_path.iterdir()) == []   # nothing written
+
+
+def test_the_directions_are_checked_against_their_inputs_shapes():
+    g = flatgrad.compile("L = sum(W @ X)", shapes={"W": (3, 4), "X": (4, 5)})
+    W, X = np.arange(12.0).reshape(3, 4), np.ones((4, 5))
+    assert g.jvp(W, X, np.ones((3, 4)), np.zeros((4, 5)))[1] == 60.0
+    with pytest.raises(flatgrad.FlatgradError, match=re.escape(
+            "the direction W_dot should have W's shape, [3 x 4]; got [4 x 3]")):
+        g.jvp(W, X, np.ones((4, 3)), np.zeros((4, 5)))
+    with pytest.raises(flatgrad.FlatgradError, match=re.escape(
+            "the direction X_dot should have X's shape, [4 x 5]; got [5]")):
+        g.jvp(W, X, np.ones((3, 4)), X_dot=np.zeros(5))

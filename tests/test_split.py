@@ -3,6 +3,7 @@ modular layer API, against central differences and the reverse-mode gradient."""
 from __future__ import annotations
 
 import ast
+import re
 import types
 
 import numpy as np
@@ -259,3 +260,37 @@ def test_a_styled_vjp_gives_the_gradient_times_df():
     value, pullback = flatgrad.compile(STYLED, mode="split", style="slides").vjp(0.3, -0.7)
     gradient = flatgrad.compile(STYLED).grad(0.3, -0.7)
     assert pullback(3.0) == pytest.approx([3 * g for g in gradient], rel=1e-14)
+
+
+# -- the shapes of the arguments and of df -------------------------------------------
+
+def test_modular_vjp_checks_its_inputs_shapes_as_compiled_vjp_does():
+    modular = flatgrad.compile("D = W @ X", shapes={"W": (3, 4), "X": (4, 5)}, mode="split")
+    with pytest.raises(flatgrad.FlatgradError, match=r"^X should be \[4 x 5\], got \[5 x 4\]"):
+        modular.vjp(np.ones((3, 4)), np.ones((5, 4)))
+    symbolic = flatgrad.compile("D = W @ X", shapes={"W": "MxK", "X": "KxN"}, mode="layer")
+    with pytest.raises(flatgrad.FlatgradError, match="K is 4 \\(from W\\)"):
+        symbolic.vjp(np.ones((3, 4)), np.ones((5, 2)))
+
+
+@pytest.mark.parametrize("mode", ["split", "reverse"])
+def test_the_pullback_checks_the_shape_of_df(mode):
+    compiled = flatgrad.compile("D = W @ X", shapes={"W": (3, 4), "X": (4, 5)}, mode=mode) \
+        if mode == "split" else flatgrad.compile("D = sum(W @ X)",
+                                                 shapes={"W": (3, 4), "X": (4, 5)})
+    W, X = np.arange(12.0).reshape(3, 4), np.ones((4, 5))
+    value, pullback = compiled.vjp(W, X)
+    wrong = np.ones((5, 3)) if mode == "split" else np.ones(3)
+    want = "[3 x 5], the shape of D" if mode == "split" else "a scalar, the shape of D"
+    with pytest.raises(flatgrad.FlatgradError, match=re.escape(f"df should be {want}; got ")):
+        pullback(wrong)
+    dW, dX = pullback(np.ones(np.shape(value)))
+    assert np.array_equal(dW, np.ones((3, 5)) @ X.T) and np.array_equal(dX, W.T @ np.ones((3, 5)))
+
+
+def test_a_scalar_pullback_refuses_an_array_df():
+    _, pullback = flatgrad.compile("x * y", mode="split").vjp(2.0, 3.0)
+    assert pullback(1.0) == (3.0, 2.0)
+    with pytest.raises(flatgrad.FlatgradError, match=r"should be a scalar, the shape of f; "
+                                                     r"got \[2\]"):
+        pullback(np.ones(2))

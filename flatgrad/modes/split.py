@@ -13,8 +13,11 @@ import dataclasses
 import importlib
 import linecache
 
+import numpy as np
+
 from ..core import split as split_stage
 from ..core.graph import Graph
+from ..core.shapes import describe
 from ..core.styles import Style
 from ..emit import Emitted
 from ..errors import FlatgradError
@@ -65,10 +68,16 @@ class Pullback:
     """The backward half of a split: call it with the output's gradient `df` (of the
     output's shape) for the gradients of the inputs in `wrt`, as a tuple."""
 
-    def __init__(self, backward, cache):
+    def __init__(self, backward, cache, output: str = "the output", shape=None):
         self.backward, self.cache = backward, cache
+        self.output, self.shape = output, shape
 
     def __call__(self, df):
+        # checked here: a wrong shape would fail deep in the backward (or broadcast)
+        if self.shape is not None and np.shape(df) != self.shape:
+            raise FlatgradError(f"the pullback's df should be "
+                                f"{describe(self.shape) if self.shape else 'a scalar'}, the "
+                                f"shape of {self.output}; got {describe(np.shape(df))}")
         return self.backward(df, self.cache)
 
 
@@ -102,7 +111,8 @@ class Split:
         if check_shapes:
             check_shapes(**{name: point[name] for name in self.graph.inputs})
         value, cache = self.forward(*(point[name] for name in self.graph.inputs))
-        return value, Pullback(self.backward, cache)
+        output = self.graph.nodes[self.graph.output].name
+        return value, Pullback(self.backward, cache, output, np.shape(value))
 
 
 class Modular:
@@ -130,7 +140,18 @@ class Modular:
         gradients of the inputs in `wrt` given the output's gradient df."""
         self._split = self._split or Split(self.graph, self.wrt, self.profile, self.defaults,
                                            self.style)
-        return self._split.vjp(args, kwargs)
+        return self._split.vjp(args, kwargs, self.check_shapes)
+
+    @property
+    def shapes(self) -> dict[str, tuple]:
+        """The declared shape of every input (() for a scalar)."""
+        return {name: self.graph.shape_of(name) for name in self.inputs}
+
+    def check_shapes(self, /, *args, **kwargs) -> None:
+        """Raise FlatgradError unless the arguments have the declared shapes, as
+        Compiled.check_shapes does (it reads only graph, inputs and shapes)."""
+        from ..api import Compiled
+        Compiled.check_shapes(self, *args, **kwargs)
 
     def write(self, path, force: bool = False, source: str | None = None):
         from ..atomic_write import write

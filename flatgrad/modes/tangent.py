@@ -4,10 +4,14 @@ compiled on first use."""
 from __future__ import annotations
 
 import builtins
+import inspect
 import linecache
+
+import numpy as np
 
 from ..core import plan as plan_stage
 from ..core import tangent as tangent_stage
+from ..core.shapes import describe
 from ..emit import tangent as tangent_emit
 from ..errors import FlatgradError
 
@@ -85,14 +89,33 @@ def _named(compiled, error: BaseException) -> BaseException | None:
     return None
 
 
+def _check_directions(compiled, generated, args, kwargs) -> None:
+    """Raise FlatgradError unless each direction has its input's shape (a wrong one
+    would fail deep in the tangent lines, or broadcast)."""
+    parameters = list(inspect.signature(generated).parameters)
+    try:
+        given = inspect.signature(generated).bind(*args, **kwargs).arguments
+    except TypeError:   # the call itself says what is missing or extra
+        return
+    for name, direction in zip(compiled.wrt, parameters[len(compiled.inputs):]):
+        if name in given and direction in given and \
+                np.shape(given[direction]) != np.shape(given[name]):
+            raise FlatgradError(f"the direction {direction} should have {name}'s shape, "
+                                f"{describe(np.shape(given[name]))}; got "
+                                f"{describe(np.shape(given[direction]))}")
+
+
 def call(compiled, suffix: str, args, kwargs):
     """Run `f_<suffix>` on the point (and direction), the arguments' shapes checked;
     with wrt naming one input, the bare entry, as `grad` gives it."""
     count = len(compiled.inputs)
     compiled.check_shapes(*args[:count], **{k: v for k, v in kwargs.items()
                                             if k in compiled.inputs})
+    generated = function(compiled, suffix)
+    if compiled.graph.has_arrays:
+        _check_directions(compiled, generated, args, kwargs)
     try:
-        result = function(compiled, suffix)(*args, **kwargs)
+        result = generated(*args, **kwargs)
     except (ArithmeticError, ValueError) as error:
         named = _named(compiled, error)
         if named is None:
