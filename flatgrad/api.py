@@ -273,8 +273,12 @@ def compile(expr, wrt=None, inputs=None, names: str | None = None,
             return modes.Modular(graph, arguments.resolve_wrt(wrt, graph.inputs), profile,
                                  mode, defaults, target, preset)
         target, module = _target(graph, target)
+        # forward mode has no seed: the tangent has the output's shape, so an array
+        # output is allowed, its plan built as a vector-Jacobian product's (the reverse
+        # module of that Compiled reads its df from outside and is never written)
+        vjp = mode == "forward" and bool(graph.nodes[graph.output].shape)
         plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module,
-                     preset)
+                     preset, vjp)
         compiled = Compiled(plan, target, defaults, bare)
         return compiled if mode == "reverse" else modes.Tangent(compiled, mode)
 
@@ -320,9 +324,10 @@ def _target(graph: graph_stage.Graph, target: str | None):
 
 
 def _plan(graph: graph_stage.Graph, wrt, profile: str, module,
-          style=None) -> plan_stage.Plan:
+          style=None, vjp: bool = False) -> plan_stage.Plan:
     return plan_stage.build(graph, wrt, profile, module.SPELLING,
-                            elementwise=module.ELEMENTWISE and not graph.has_arrays, style=style)
+                            elementwise=module.ELEMENTWISE and not graph.has_arrays, style=style,
+                            vjp=vjp)
 
 
 @contextlib.contextmanager

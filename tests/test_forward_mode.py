@@ -327,3 +327,26 @@ def test_the_directions_are_checked_against_their_inputs_shapes():
     with pytest.raises(flatgrad.FlatgradError, match=re.escape(
             "the direction X_dot should have X's shape, [4 x 5]; got [5]")):
         g.jvp(W, X, np.ones((3, 4)), X_dot=np.zeros(5))
+
+
+def test_forward_mode_allows_an_array_output_its_tangent_of_the_same_shape(tmp_path):
+    shapes = {"W": (3, 4), "X": (4, 5)}
+    rng = np.random.default_rng(3)
+    W, X, W_dot, X_dot = (rng.normal(size=shapes[n[0]]) for n in ("W", "X", "W_dot", "X_dot"))
+    tangent = flatgrad.compile("D = W @ X", shapes=shapes, mode="forward")
+    D, D_dot = tangent.jvp(W, X, W_dot, X_dot)
+    assert np.allclose(D, W @ X, rtol=1e-15) and D_dot.shape == (3, 5)
+    assert np.allclose(D_dot, W_dot @ X + W @ X_dot, rtol=1e-14)
+    out = tmp_path / "jvp.py"
+    result = _cli("compile", "D = W @ X", "--shape", "W=3x4", "--shape", "X=4x5",
+                  "--mode", "forward", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == tangent.source
+    assert "the Jacobian times the direction" in tangent.source
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                           "--line-length", "100", "--select", "E,F,W", str(out)],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+    refused = _cli("compile", "D = W @ X", "--shape", "W=3x4", "--shape", "X=4x5")
+    assert refused.returncode == 2 and "--mode split" in refused.stderr
+    assert "--mode forward for its Jacobian-vector product" in refused.stderr
