@@ -154,3 +154,22 @@ def test_compile_accepts_the_modes_of_tangents(mode, function, tmp_path):
     with pytest.raises(flatgrad.FlatgradError, match="unknown mode 'fwd'; choose one of "
                                                      "reverse, forward, hvp, hessian, split"):
         flatgrad.compile(formula, mode="fwd")
+
+
+@pytest.mark.parametrize("mode", ["hvp", "hessian"])
+def test_an_array_program_is_refused_with_a_caret_at_its_first_array_input(mode):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "flatgrad", "compile", "a * sum(W @ x)",
+                             "--shape", "W=2x3", "--shape", "x=3", "--mode", mode],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[:3] == [
+        f"flatgrad: error: --mode {mode} is for scalar formulas (python code, or numpy code "
+        "over arrays of points); this program has array inputs: W is [2 x 3] "
+        "(at line 1, column 9)",
+        "  a * sum(W @ x)",
+        "          ^"]
+    with pytest.raises(flatgrad.FlatgradError, match="W is \\[2 x 3\\]"):
+        flatgrad.compile("a * sum(W @ x)", shapes={"W": (2, 3), "x": (3,)}).hvp(
+            1.0, np.ones((2, 3)), np.ones(3), 1.0, np.ones((2, 3)), np.ones(3))
