@@ -280,7 +280,19 @@ def compile(expr, wrt=None, inputs=None, names: str | None = None,
         plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module,
                      preset, vjp)
         compiled = Compiled(plan, target, defaults, bare)
+        if vjp:   # its reverse module reads a df it is never given: no gradient to run
+            compiled.value_and_grad = compiled.value_and_grads = _no_gradient(graph)
         return compiled if mode == "reverse" else modes.Tangent(compiled, mode)
+
+
+def _no_gradient(graph: graph_stage.Graph):
+    output = graph.nodes[graph.output]
+
+    def refuse(*args, **kwargs):
+        raise FlatgradError(f"the output {output.name} is {describe(output.shape)}, not a "
+                            "scalar: it has no gradient, only products with its Jacobian "
+                            "(jvp, or vjp)")
+    return refuse
 
 
 def build_plan(expr, wrt=None, inputs=None, names=None, grad_prefix=None, name="f",

@@ -347,6 +347,11 @@ def test_forward_mode_allows_an_array_output_its_tangent_of_the_same_shape(tmp_p
                            "--line-length", "100", "--select", "E,F,W", str(out)],
                           capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
+    with pytest.raises(flatgrad.FlatgradError, match=r"D is \[3 x 5\], not a scalar: it "
+                                                     "has no gradient"):
+        tangent.compiled.grad(W, X)
+    _, pullback = tangent.compiled.vjp(W, X)
+    assert np.allclose(pullback(np.ones((3, 5)))[0], np.ones((3, 5)) @ X.T, rtol=1e-15)
     refused = _cli("compile", "D = W @ X", "--shape", "W=3x4", "--shape", "X=4x5")
     assert refused.returncode == 2 and "--mode split" in refused.stderr
     assert "--mode forward for its Jacobian-vector product" in refused.stderr

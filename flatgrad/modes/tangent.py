@@ -132,7 +132,7 @@ class Tangent:
     """A formula compiled in a mode of tangents (`compile(..., mode="forward")`, "hvp" or
     "hessian"): `source` is the module `--mode` writes (and `write` writes it); `jvp`,
     `hvp` and `hessian` run it, as the reverse-mode Compiled's do; `compiled` is that
-    Compiled, for the value and the gradient."""
+    Compiled, for the value, the gradient (a scalar output's) and vjp."""
 
     def __init__(self, compiled, mode: str):
         self.compiled, self.mode = compiled, mode
