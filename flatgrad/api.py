@@ -232,7 +232,8 @@ class Compiled:
 def compile(expr, wrt=None, inputs=None, names: str | None = None,
             grad_prefix: str | None = None, name: str = "f", profile: str | None = None,
             gates: str = "staged", shapes=None, target: str | None = None,
-            style: str | None = None, mode: str = "reverse") -> Compiled:
+            style: str | None = None,
+            mode: str = "reverse") -> Compiled | modes.Modular | modes.Tangent:
     """Compile a formula (text, a SymPy expression or a Python function) into flat
     forward and reverse-mode gradient code.
 
@@ -255,8 +256,10 @@ def compile(expr, wrt=None, inputs=None, names: str | None = None,
         and called through ctypes, on floats or arrays that broadcast together).
     mode: "reverse" (f and f_and_grad), "split" (f_forward and f_backward, a
         vector-Jacobian product), "layer" (a class with forward and backward), or an
-        export, "torch" or "jax"; any but "reverse" gives a modes.Modular and allows
-        an array output.
+        export, "torch" or "jax", each of these four giving a modes.Modular and allowing
+        an array output; or a mode of tangents, "forward" (f_jvp), "hvp" (f_hvp) or
+        "hessian" (f_hvp and f_hessian), giving a modes.Tangent: its `source` is that
+        module and its jvp, hvp and hessian run it, as the Compiled's do (`.compiled`).
     """
     wrt, bare = arguments.wrt(wrt)
     preset = styles.style_named(style)
@@ -266,14 +269,34 @@ def compile(expr, wrt=None, inputs=None, names: str | None = None,
         expr, params, defaults = function_source(expr)
         inputs = params if inputs is None else inputs
     with _collector_paused():
+        if mode not in modes.MODES + modes.EXPORTS:
+            raise FlatgradError(f"unknown mode {mode!r}; choose one of "
+                                f"{', '.join(modes.MODES + modes.EXPORTS)}")
         graph = stage(expr, inputs, names, grad_prefix, name, gates, shapes)
-        if mode != "reverse":
+        if mode not in ("reverse",) + modes.tangent.MODES:
             return modes.Modular(graph, arguments.resolve_wrt(wrt, graph.inputs), profile,
-                                 mode, defaults, target)
+                                 mode, defaults, target, preset)
         target, module = _target(graph, target)
+        # forward mode has no seed: the tangent has the output's shape, so an array
+        # output is allowed, its plan built as a vector-Jacobian product's (the reverse
+        # module of that Compiled reads its df from outside and is never written)
+        vjp = mode == "forward" and bool(graph.nodes[graph.output].shape)
         plan = _plan(graph, arguments.resolve_wrt(wrt, graph.inputs), profile, module,
-                     preset)
-        return Compiled(plan, target, defaults, bare)
+                     preset, vjp)
+        compiled = Compiled(plan, target, defaults, bare)
+        if vjp:   # its reverse module reads a df it is never given: no gradient to run
+            compiled.value_and_grad = compiled.value_and_grads = _no_gradient(graph)
+        return compiled if mode == "reverse" else modes.Tangent(compiled, mode)
+
+
+def _no_gradient(graph: graph_stage.Graph):
+    output = graph.nodes[graph.output]
+
+    def refuse(*args, **kwargs):
+        raise FlatgradError(f"the output {output.name} is {describe(output.shape)}, not a "
+                            "scalar: it has no gradient, only products with its Jacobian "
+                            "(jvp, or vjp)")
+    return refuse
 
 
 def build_plan(expr, wrt=None, inputs=None, names=None, grad_prefix=None, name="f",
@@ -317,9 +340,10 @@ def _target(graph: graph_stage.Graph, target: str | None):
 
 
 def _plan(graph: graph_stage.Graph, wrt, profile: str, module,
-          style=None) -> plan_stage.Plan:
+          style=None, vjp: bool = False) -> plan_stage.Plan:
     return plan_stage.build(graph, wrt, profile, module.SPELLING,
-                            elementwise=module.ELEMENTWISE and not graph.has_arrays, style=style)
+                            elementwise=module.ELEMENTWISE and not graph.has_arrays, style=style,
+                            vjp=vjp)
 
 
 @contextlib.contextmanager

@@ -141,6 +141,38 @@ def test_jax_vjp_of_an_array_output(jax):
     assert_close_to_1e_12(pullback(up), plain(up))
 
 
+def test_jax_refuses_a_wrt_that_would_make_a_gradient_silently_zero(run_cli):
+    with pytest.raises(flatgrad.FlatgradError, match=r"left out of wrt \(y\) as zero"):
+        flatgrad.compile(REFERENCE, mode="jax", wrt="x")
+    refused = run_cli("compile", REFERENCE, "--export", "jax", "--wrt", "x")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "jax.grad's argnums" in refused.stderr and refused.stdout == ""
+    # integer labels have no gradient to leave out: the net's wrt leaves out y alone
+    names = flatgrad.compile(TWO_LAYER_NET).inputs
+    assert flatgrad.compile(TWO_LAYER_NET, mode="jax",
+                            wrt=[n for n in names if n != "y"]).source
+
+
+def test_jax_gives_a_broadcast_inputs_gradient_in_its_own_shape(jax):
+    jnp = jax.numpy
+    exported = load(flatgrad.compile(REFERENCE, mode="jax").source, "broadcast_jax")
+    numpy_grad = flatgrad.compile(REFERENCE, target="numpy").grad   # one entry per point
+
+    def total(x, y):
+        return exported.f(x, y).sum()
+
+    for x, y in [(jnp.array([0.7, 0.2]), 0.3),                          # a float beside
+                 (jnp.array([[0.7], [0.2]]), jnp.array([0.3, -0.1]))]:  # both broadcast
+        dx, dy = jax.grad(total, (0, 1))(x, y)
+        per_point = numpy_grad(np.asarray(x), np.asarray(y))
+        assert np.shape(dx) == np.shape(x) and np.shape(dy) == np.shape(y)
+        expected_dx = per_point[0].sum(axis=tuple(range(per_point[0].ndim - np.ndim(x))))
+        expected_dx = expected_dx.sum(axis=1, keepdims=True) if np.ndim(x) == 2 else expected_dx
+        expected_dy = per_point[1].sum(axis=0) if np.ndim(y) else per_point[1].sum()
+        assert_close_to_1e_12([dx, dy], [expected_dx, expected_dy])
+        assert_close_to_1e_12(jax.jit(jax.grad(total, (0, 1)))(x, y), [dx, dy])
+
+
 # -- PyTorch ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -183,6 +215,18 @@ def test_torch_honours_needs_input_grad(torch):
     exported.FFunction.apply(x, y).backward()
     assert y.grad is None
     assert abs(float(x.grad) - flatgrad.compile(REFERENCE).grad(3.0, -4.0)[0]) < 1e-15
+
+
+def test_torch_refuses_second_derivatives_instead_of_giving_zeros(torch):
+    exported = load(flatgrad.compile(REFERENCE, mode="torch").source, "once_torch")
+    args = tensors(torch, (3.0, -4.0))
+    with pytest.raises(RuntimeError, match="differentiable once.*--mode hessian"):
+        torch.autograd.gradgradcheck(exported.FFunction.apply, args)
+    with pytest.raises(RuntimeError, match="FFunction.backward .*differentiable once"):
+        torch.autograd.functional.hessian(exported.FFunction.apply, args)
+    # a first derivative is unchanged, with or without a graph around it
+    (dx,) = torch.autograd.grad(exported.FFunction.apply(*args), args[0])
+    assert abs(float(dx) - flatgrad.compile(REFERENCE).grad(3.0, -4.0)[0]) < 1e-15
 
 
 # -- every row of the gate table --------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import subprocess
 import sys
 
@@ -296,3 +297,77 @@ def test_every_style_gives_the_same_tangents_and_hvp(style):
     _, gradient = default.value_and_grad(*point)
     assert styled.jvp(*point, *direction)[1] == pytest.approx(
         sum(g * d for g, d in zip(gradient, direction)), rel=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["forward", "hvp", "hessian"])
+def test_a_formula_with_no_inputs_writes_valid_functions_of_nothing(mode, tmp_path):
+    # as reverse mode writes f() returning (f, ()): the derivative of a constant
+    out = tmp_path / "constant.py"
+    result = _cli("compile", "3.0", "--mode", mode, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "(, )" not in text
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                           "--line-length", "100", "--select", "E,F,W", str(out)],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + text
+    namespace: dict = {}
+    exec(compile(text, str(out), "exec"), namespace)
+    if mode == "forward":
+        assert namespace["f_jvp"]() == (3.0, 0.0)
+    else:
+        assert namespace["f_hvp"]() == ()
+    if mode == "hessian":
+        assert namespace["f_hessian"]() == ()
+    g = flatgrad.compile("3.0")
+    assert (g.jvp(), g.hvp(), g.hessian()) == ((3.0, 0.0), (), ())
+
+
+@pytest.mark.parametrize("option", [["--step"], ["--variants", "2"]])
+def test_a_handout_refuses_forward_mode_where_it_would_drop_it(option, tmp_path):
+    out = tmp_path / "page.html"
+    result = _cli("handout", "x*y", "--at", "x=1,y=2", "--mode", "forward", *option,
+                  "-o", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{option[0]} writes" in result.stderr and "reverse mode only" in result.stderr
+    assert list(tmp_path.iterdir()) == []   # nothing written
+
+
+def test_the_directions_are_checked_against_their_inputs_shapes():
+    g = flatgrad.compile("L = sum(W @ X)", shapes={"W": (3, 4), "X": (4, 5)})
+    W, X = np.arange(12.0).reshape(3, 4), np.ones((4, 5))
+    assert g.jvp(W, X, np.ones((3, 4)), np.zeros((4, 5)))[1] == 60.0
+    with pytest.raises(flatgrad.FlatgradError, match=re.escape(
+            "the direction W_dot should have W's shape, [3 x 4]; got [4 x 3]")):
+        g.jvp(W, X, np.ones((4, 3)), np.zeros((4, 5)))
+    with pytest.raises(flatgrad.FlatgradError, match=re.escape(
+            "the direction X_dot should have X's shape, [4 x 5]; got [5]")):
+        g.jvp(W, X, np.ones((3, 4)), X_dot=np.zeros(5))
+
+
+def test_forward_mode_allows_an_array_output_its_tangent_of_the_same_shape(tmp_path):
+    shapes = {"W": (3, 4), "X": (4, 5)}
+    rng = np.random.default_rng(3)
+    W, X, W_dot, X_dot = (rng.normal(size=shapes[n[0]]) for n in ("W", "X", "W_dot", "X_dot"))
+    tangent = flatgrad.compile("D = W @ X", shapes=shapes, mode="forward")
+    D, D_dot = tangent.jvp(W, X, W_dot, X_dot)
+    assert np.allclose(D, W @ X, rtol=1e-15) and D_dot.shape == (3, 5)
+    assert np.allclose(D_dot, W_dot @ X + W @ X_dot, rtol=1e-14)
+    out = tmp_path / "jvp.py"
+    result = _cli("compile", "D = W @ X", "--shape", "W=3x4", "--shape", "X=4x5",
+                  "--mode", "forward", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == tangent.source
+    assert "the Jacobian times the direction" in tangent.source
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                           "--line-length", "100", "--select", "E,F,W", str(out)],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+    with pytest.raises(flatgrad.FlatgradError, match=r"D is \[3 x 5\], not a scalar: it "
+                                                     "has no gradient"):
+        tangent.compiled.grad(W, X)
+    _, pullback = tangent.compiled.vjp(W, X)
+    assert np.allclose(pullback(np.ones((3, 5)))[0], np.ones((3, 5)) @ X.T, rtol=1e-15)
+    refused = _cli("compile", "D = W @ X", "--shape", "W=3x4", "--shape", "X=4x5")
+    assert refused.returncode == 2 and "--mode split" in refused.stderr
+    assert "--mode forward for its Jacobian-vector product" in refused.stderr

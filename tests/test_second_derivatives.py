@@ -136,3 +136,40 @@ def test_every_gate_row_python_and_numpy_hessians_agree_with_sympy(name, formula
             for j in range(len(names)):
                 assert got[i][j] == pytest.approx(want[i][j], rel=1e-9, abs=1e-12), formula
                 assert over_arrays[i][j][k] == pytest.approx(got[i][j], rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("mode, function", [("forward", "f_jvp"), ("hvp", "f_hvp"),
+                                            ("hessian", "f_hessian")])
+def test_compile_accepts_the_modes_of_tangents(mode, function, tmp_path):
+    formula = "(x+σ(y))/(σ(x)+(x+y)²)"
+    compiled = flatgrad.compile(formula)
+    tangent = flatgrad.compile(formula, mode=mode)
+    assert tangent.source == flatgrad.modes.source(compiled, mode)
+    assert f"def {function}(" in tangent.source
+    assert tangent.jvp(3.0, -4.0, 1.0, 0.0) == compiled.jvp(3.0, -4.0, 1.0, 0.0)
+    assert tangent.hvp(3.0, -4.0, 0.5, 2.0) == compiled.hvp(3.0, -4.0, 0.5, 2.0)
+    assert tangent.hessian(3.0, -4.0) == compiled.hessian(3.0, -4.0)
+    written = tangent.write(tmp_path / "module.py")
+    assert written.read_text() == tangent.source
+    with pytest.raises(flatgrad.FlatgradError, match="unknown mode 'fwd'; choose one of "
+                                                     "reverse, forward, hvp, hessian, split"):
+        flatgrad.compile(formula, mode="fwd")
+
+
+@pytest.mark.parametrize("mode", ["hvp", "hessian"])
+def test_an_array_program_is_refused_with_a_caret_at_its_first_array_input(mode):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "flatgrad", "compile", "a * sum(W @ x)",
+                             "--shape", "W=2x3", "--shape", "x=3", "--mode", mode],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[:3] == [
+        f"flatgrad: error: --mode {mode} is for scalar formulas (python code, or numpy code "
+        "over arrays of points); this program has array inputs: W is [2 x 3] "
+        "(at line 1, column 9)",
+        "  a * sum(W @ x)",
+        "          ^"]
+    with pytest.raises(flatgrad.FlatgradError, match="W is \\[2 x 3\\]"):
+        flatgrad.compile("a * sum(W @ x)", shapes={"W": (2, 3), "x": (3,)}).hvp(
+            1.0, np.ones((2, 3)), np.ones(3), 1.0, np.ones((2, 3)), np.ones(3))

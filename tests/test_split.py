@@ -3,6 +3,7 @@ modular layer API, against central differences and the reverse-mode gradient."""
 from __future__ import annotations
 
 import ast
+import re
 import types
 
 import numpy as np
@@ -218,3 +219,102 @@ def test_a_value_named_backward_does_not_hide_the_layers_method():
     layer = load(flatgrad.compile("f = backward * forward", mode="layer").source).FLayer()
     assert layer.forward(3.0, 4.0) == 12.0
     assert layer.backward(2.0) == (8.0, 6.0)
+
+
+# -- a style's names, factor order and seed ----------------------------------------
+
+STYLED = "(x+σ(y))/(σ(x)+(x+y)²)"
+
+
+def test_split_with_the_slides_style_has_its_names_and_factor_order_and_no_seed(run_cli):
+    result = run_cli("compile", STYLED, "--mode", "split", "--style", "slides")
+    assert result.returncode == 0, result.stderr
+    source = result.stdout
+    assert "def f_backward(grad_f, cache):" in source
+    assert "    s0 = sigmoid(y)  # (1)\n" in source                # numbered, called
+    assert "    grad_s1 = grad_f * s6  # (8)\n" in source          # upstream first
+    assert "    grad_s2 = grad_s5  # (6)\n" in source              # a unit factor dropped
+    # the output's gradient is the argument: no grad_f = 1.0 seed overwrites it
+    assert "grad_f = 1.0" not in source and "sigy" not in source and "dnum" not in source
+    module = load(source)
+    value, cache = module.f_forward(0.3, -0.7)
+    reference = flatgrad.compile(STYLED)
+    assert value == pytest.approx(reference(0.3, -0.7), rel=1e-15)
+    gradient = reference.grad(0.3, -0.7)
+    assert module.f_backward(2.0, cache) == pytest.approx([2 * g for g in gradient], rel=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["split", "layer", "torch", "jax"])
+def test_the_api_passes_the_style_to_every_split_mode(mode, tmp_path, ruff_check):
+    styled = flatgrad.compile(STYLED, mode=mode, style="slides").source
+    assert "s0 = " in styled and "grad_s1 = grad_f * s6" in styled
+    assert "grad_f = 1.0" not in styled
+    plain = flatgrad.compile(STYLED, mode=mode, style="plain").source
+    assert "dsigx = 1.0 * dden" in plain and "dx += 1.0 * dnum" in plain   # local first
+    path = tmp_path / "module.py"
+    path.write_text(styled)
+    assert ruff_check(path).returncode == 0, styled
+
+
+def test_a_styled_vjp_gives_the_gradient_times_df():
+    value, pullback = flatgrad.compile(STYLED, mode="split", style="slides").vjp(0.3, -0.7)
+    gradient = flatgrad.compile(STYLED).grad(0.3, -0.7)
+    assert pullback(3.0) == pytest.approx([3 * g for g in gradient], rel=1e-14)
+
+
+# -- the shapes of the arguments and of df -------------------------------------------
+
+def test_modular_vjp_checks_its_inputs_shapes_as_compiled_vjp_does():
+    modular = flatgrad.compile("D = W @ X", shapes={"W": (3, 4), "X": (4, 5)}, mode="split")
+    with pytest.raises(flatgrad.FlatgradError, match=r"^X should be \[4 x 5\], got \[5 x 4\]"):
+        modular.vjp(np.ones((3, 4)), np.ones((5, 4)))
+    symbolic = flatgrad.compile("D = W @ X", shapes={"W": "MxK", "X": "KxN"}, mode="layer")
+    with pytest.raises(flatgrad.FlatgradError, match="K is 4 \\(from W\\)"):
+        symbolic.vjp(np.ones((3, 4)), np.ones((5, 2)))
+
+
+@pytest.mark.parametrize("mode", ["split", "reverse"])
+def test_the_pullback_checks_the_shape_of_df(mode):
+    compiled = flatgrad.compile("D = W @ X", shapes={"W": (3, 4), "X": (4, 5)}, mode=mode) \
+        if mode == "split" else flatgrad.compile("D = sum(W @ X)",
+                                                 shapes={"W": (3, 4), "X": (4, 5)})
+    W, X = np.arange(12.0).reshape(3, 4), np.ones((4, 5))
+    value, pullback = compiled.vjp(W, X)
+    wrong = np.ones((5, 3)) if mode == "split" else np.ones(3)
+    want = "[3 x 5], the shape of D" if mode == "split" else "a scalar, the shape of D"
+    with pytest.raises(flatgrad.FlatgradError, match=re.escape(f"df should be {want}; got ")):
+        pullback(wrong)
+    dW, dX = pullback(np.ones(np.shape(value)))
+    assert np.array_equal(dW, np.ones((3, 5)) @ X.T) and np.array_equal(dX, W.T @ np.ones((3, 5)))
+
+
+def test_a_scalar_pullback_refuses_an_array_df():
+    _, pullback = flatgrad.compile("x * y", mode="split").vjp(2.0, 3.0)
+    assert pullback(1.0) == (3.0, 2.0)
+    with pytest.raises(flatgrad.FlatgradError, match=r"should be a scalar, the shape of f; "
+                                                     r"got \[2\]"):
+        pullback(np.ones(2))
+
+
+# -- the printed statements are cached per program -----------------------------------
+
+def test_each_program_is_printed_once_and_never_quoted_for_another(monkeypatch):
+    import flatgrad.emit as emit
+    printed = []
+
+    def counting(program):
+        printed.append(program.source)
+        return pretty(program)
+
+    pretty = emit.pretty_statements
+    monkeypatch.setattr(emit, "pretty_statements", counting)
+    first = flatgrad.compile("x * y + sin(x)")
+    second = flatgrad.compile("exp(a) - a", mode="split")
+    assert printed == ["x * y + sin(x)", "exp(a) - a"]   # once each, for every quote
+    # interleaved: each module and message quotes its own program
+    assert emit.formula(first.plan) == "x * y + sin(x)"
+    assert "from: exp(a) - a" in second.source and "from: x * y + sin(x)" in first.source
+    assert flatgrad.modes.source(first, "forward").startswith(
+        "# Generated by flatgrad") and "x * y + sin(x)" in flatgrad.modes.source(first, "hvp")
+    assert printed == ["x * y + sin(x)", "exp(a) - a"]
+    assert not hasattr(emit, "_PRINTED")

@@ -76,7 +76,7 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
                              "source and header, compiled by the system C compiler to run")
 
 
-def _compile(args, text: str | None = None):
+def _compile(args, text: str | None = None, mode: str = "reverse"):
     # names always: the command line prints every gradient by name, never a bare one
     inputs = arguments.names(args.inputs, "--inputs")
     wrt = arguments.names(args.wrt, "--wrt")
@@ -86,7 +86,7 @@ def _compile(args, text: str | None = None):
         compiled = compile_formula(source, wrt=wrt, inputs=inputs,
                                    names=args.names, grad_prefix=args.grad_prefix,
                                    name=args.name, profile=args.profile, gates=args.gates,
-                                   style=args.style,
+                                   style=args.style, mode=mode,
                                    shapes=_shapes(args), target=args.target)
     for warning in caught:
         print(f"flatgrad: note: {warning.message}", file=sys.stderr)
@@ -110,7 +110,9 @@ def cmd_compile(args) -> int:
     if split_kind:
         args.source_text, args.shapes = _read_expression(args), _shapes(args)
         return modes.cmd_modular(args, split_kind)
-    compiled = _compile(args)
+    # forward mode allows an array output (a JVP needs no seed): its Compiled is the Tangent's
+    compiled = _compile(args, mode="forward").compiled if args.mode == "forward" \
+        else _compile(args)
     source = mode_source(compiled, args.mode,
                          point_for(compiled, args.at, args.seed) if args.at else None)
     if args.output and args.output != "-":

@@ -30,7 +30,7 @@ def cmd_modular(args, kind: str) -> int:
                               inputs=arguments.names(args.inputs, "--inputs"),
                               names=args.names, grad_prefix=args.grad_prefix, name=args.name,
                               profile=args.profile, gates=args.gates, shapes=args.shapes,
-                              mode=kind)
+                              style=args.style, mode=kind)
     if args.output and args.output != "-":
         write_module(args.output, modular.source, force=args.force)
         print(f"wrote {args.output}", file=sys.stderr)

@@ -184,6 +184,12 @@ def _printed(document: str, output: str | None) -> bytes:
 
 
 def write_handout(compiled: Compiled, args) -> int:
+    # the step page and the worksheets teach reverse mode alone: refused, not dropped
+    for option, given, writes in (("--step", args.step, "a page stepping through"),
+                                  ("--variants", args.variants is not None, "worksheets on")):
+        if args.mode == "forward" and given:
+            raise FlatgradError(f"{option} writes {writes} reverse mode only; --mode forward "
+                                f"writes a handout: leave out {option} or --mode forward")
     if args.variants is not None:
         return _write_variants(compiled, args)
     if not args.at and compiled.inputs:

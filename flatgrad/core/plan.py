@@ -143,7 +143,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             f"the output {output.name} is {describe(output.shape)}, not a scalar: a "
             "gradient needs one number", output.token,
             hint="reduce it, e.g. sum(...) or mean(...); or compile it with --mode split "
-                 "for its vector-Jacobian product")
+                 "for its vector-Jacobian product or --mode forward for its "
+                 "Jacobian-vector product")
     wrt = _check_wrt(graph, wrt)
     over_arrays = _over_arrays(graph, elementwise) if spelling in ARRAY_SPELLINGS \
         else frozenset()

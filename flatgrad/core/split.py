@@ -12,10 +12,12 @@ exports to PyTorch and JAX.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass
 
 from .graph import Graph
 from .plan import Line, Plan, build
+from .styles import Style
 
 
 @dataclass
@@ -30,8 +32,12 @@ class Split:
 
 
 def split(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python",
-          elementwise: bool = False) -> Split:
-    plan = build(graph, wrt, profile, spelling, elementwise, vjp=True)
+          elementwise: bool = False, style: Style | None = None) -> Split:
+    """`style`: a listing's factor order (core/styles.py); never its
+    seed line, since the output's gradient is the backward function's argument."""
+    if style is not None and style.seed:
+        style = dataclasses.replace(style, seed=False)
+    plan = build(graph, wrt, profile, spelling, elementwise, vjp=True, style=style)
     return Split(plan, cache_of(plan))
 
 

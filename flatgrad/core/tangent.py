@@ -29,7 +29,7 @@ from .gates import GATES, Gate
 from .graph import RESERVED, _fresh, _Taken
 from .plan import (Line, Plan, _fill, _has_gradient, _local_code, _np, _rename, build, chain,
                    namespace, naming_the_line)
-from .shapes import broadcast_shapes
+from .shapes import broadcast_shapes, describe
 
 MODES = ("forward", "hvp", "hessian")
 ZERO = ""   # the tangent of a value that does not depend on the direction
@@ -74,9 +74,14 @@ def forward(plan: Plan) -> TangentPlan:
 def hvp(plan: Plan, mode: str = "hvp") -> TangentPlan:
     """Forward mode over the gradient program: the gradients' tangents are the
     Hessian-vector product."""
-    if plan.graph.has_arrays:
-        raise FlatgradError(f"--mode {mode} is for scalar formulas (python code, or numpy "
-                            "code over arrays of points); this program has array inputs")
+    if plan.graph.has_arrays:   # the caret at the first array input's first use
+        graph = plan.graph
+        first = next(graph.input_node(name) for name in graph.inputs if graph.shape_of(name))
+        raise graph.program.error(
+            f"--mode {mode} is for scalar formulas (python code, or numpy code over arrays "
+            f"of points); this program has array inputs: {first.name} is "
+            f"{describe(first.shape)}", first.token,
+            hint="--mode forward takes array programs; second derivatives need scalar inputs")
     plan = _gate_by_gate(plan)
     tangents = _start(plan, mode)
     for line in plan.forward:

@@ -237,15 +237,16 @@ def formula(plan: Plan) -> str:
     return "; ".join(_statements(plan.graph.program))
 
 
-_PRINTED: list = [None, []]   # the last program printed, and its statements
-
-
 def _statements(program) -> list[str]:
     """pretty_statements(program), printed once for the header, the docstrings and
-    the messages that all quote it (a 10,000-term formula takes a while to print)."""
-    if _PRINTED[0] is not program:
-        _PRINTED[:] = [program, pretty_statements(program)]
-    return list(_PRINTED[1])
+    the messages that all quote it (a 10,000-term formula takes a while to print).
+    Kept on the program itself, which every plan and mode of one compile shares: no
+    module-level slot for one compile to overwrite with another's program (a program
+    is not changed once parsed)."""
+    printed = program.__dict__.get("_printed_statements")
+    if printed is None:
+        printed = program.__dict__["_printed_statements"] = tuple(pretty_statements(program))
+    return list(printed)
 
 
 def header(plan: Plan, needs: str) -> list[str]:

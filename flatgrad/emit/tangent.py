@@ -9,7 +9,10 @@ templates/tangent.py.j2, lays the functions out.
 """
 from __future__ import annotations
 
+import re
+
 from ..core import tangent as tangent_stage
+from ..core.shapes import describe
 from ..core.tangent import TangentPlan
 from .numpy import _rebinding
 from . import (Emitted, environment, header, helpers, import_line, imports_math, line_map,
@@ -52,14 +55,20 @@ def emit(tangents: TangentPlan, with_values: bool = False) -> Emitted:
         "header": header(plan, ("numpy and Python's math module" if uses_math else "numpy")
                          if numpy else "Python's math module" if uses_math else "Python"),
         "import_math": import_line("math", graph.globals["math"]) if uses_math else "",
-        "import_numpy": import_line("numpy", np_) if numpy else "",
+        # ruff would flag an unused numpy (D = W @ X and its tangent call none of it)
+        "import_numpy": import_line("numpy", np_) if numpy and (elementwise or re.search(
+            r"\b%s\." % np_, code + "\n".join(used + results))) else "",
         "helpers": used,
         "mode": tangents.mode,
+        # an array output's tangent is a Jacobian-vector product, not one number
+        "output_shape": describe(output.shape) if output.shape else "",
         "names": names,
         "np": np_,
         "lines": [text for _, text in pairs],
         "split": _split(tangents, pairs),
         "directions": ", ".join(tangents.directions),
+        # the point and the direction; empty for a formula with no inputs
+        "arguments": ", ".join(graph.inputs + tuple(tangents.directions)),
         "results": results,
         "units": _units(tangents),
         "rows": _rows(tangents),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from . import split, tangent
 from .split import EXPORTS, Modular, Split
-from .tangent import call, source
+from .tangent import Tangent, call, source
 
 MODES = ("reverse",) + tangent.MODES + split.MODES
 
-__all__ = ["EXPORTS", "MODES", "Modular", "Split", "call", "source", "split", "tangent"]
+__all__ = ["EXPORTS", "MODES", "Modular", "Split", "Tangent", "call", "source", "split", "tangent"]

@@ -4,11 +4,15 @@ compiled on first use."""
 from __future__ import annotations
 
 import builtins
+import inspect
 import linecache
+
+import numpy as np
 
 from ..core import lists
 from ..core import plan as plan_stage
 from ..core import tangent as tangent_stage
+from ..core.shapes import describe
 from ..emit import tangent as tangent_emit
 from ..errors import FlatgradError
 
@@ -86,6 +90,22 @@ def _named(compiled, error: BaseException) -> BaseException | None:
     return None
 
 
+def _check_directions(compiled, generated, args, kwargs) -> None:
+    """Raise FlatgradError unless each direction has its input's shape (a wrong one
+    would fail deep in the tangent lines, or broadcast)."""
+    parameters = list(inspect.signature(generated).parameters)
+    try:
+        given = inspect.signature(generated).bind(*args, **kwargs).arguments
+    except TypeError:   # the call itself says what is missing or extra
+        return
+    for name, direction in zip(compiled.wrt, parameters[len(compiled.inputs):]):
+        if name in given and direction in given and \
+                np.shape(given[direction]) != np.shape(given[name]):
+            raise FlatgradError(f"the direction {direction} should have {name}'s shape, "
+                                f"{describe(np.shape(given[name]))}; got "
+                                f"{describe(np.shape(given[direction]))}")
+
+
 def call(compiled, suffix: str, args, kwargs):
     """Run `f_<suffix>` on the point (and direction), the arguments' shapes checked;
     with wrt naming one input, the bare entry, as `grad` gives it."""
@@ -94,8 +114,11 @@ def call(compiled, suffix: str, args, kwargs):
                                             if k in compiled.inputs})
     if compiled.graph.lists:   # a list's direction is a list of as many numbers
         lists.check_values(compiled.graph, dict(zip(compiled.wrt, args[count:])), "_dot")
+    generated = function(compiled, suffix)
+    if compiled.graph.has_arrays:
+        _check_directions(compiled, generated, args, kwargs)
     try:
-        result = function(compiled, suffix)(*args, **kwargs)
+        result = generated(*args, **kwargs)
     except (ArithmeticError, ValueError) as error:
         named = _named(compiled, error)
         if named is None:
@@ -108,3 +131,38 @@ def call(compiled, suffix: str, args, kwargs):
         return [row[0] for row in result] if compiled.wrt[0] in compiled.graph.lists \
             else result[0][0]
     return result
+
+
+class Tangent:
+    """A formula compiled in a mode of tangents (`compile(..., mode="forward")`, "hvp" or
+    "hessian"): `source` is the module `--mode` writes (and `write` writes it); `jvp`,
+    `hvp` and `hessian` run it, as the reverse-mode Compiled's do; `compiled` is that
+    Compiled, for the value, the gradient (a scalar output's) and vjp."""
+
+    def __init__(self, compiled, mode: str):
+        self.compiled, self.mode = compiled, mode
+        self.source = source(compiled, mode)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return self.compiled.inputs
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        return self.compiled.wrt
+
+    def jvp(self, /, *args, **kwargs):
+        return call(self.compiled, "jvp", args, kwargs)
+
+    def hvp(self, /, *args, **kwargs):
+        return call(self.compiled, "hvp", args, kwargs)
+
+    def hessian(self, /, *args, **kwargs):
+        return call(self.compiled, "hessian", args, kwargs)
+
+    def write(self, path, force: bool = False, source: str | None = None):
+        from ..atomic_write import write
+        return write(path, source or self.source, force)
+
+    def __repr__(self) -> str:
+        return f"<flatgrad.modes.Tangent {self.mode} of {self.compiled!r}>"
