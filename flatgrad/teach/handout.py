@@ -201,7 +201,8 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
 
 
 def _forward_rows(lesson: Lesson, html: bool, shown) -> list[dict]:
-    return [{"ref": row.ref, "code": f"{row.name} = {row.code}", "gate": row.gate,
+    return [{"ref": row.ref, "code": breakable(f"{row.name} = {row.code}", html),
+             "gate": row.gate,
              "shape": _shape(row.shape, html),
              "value": None if row.blank else shown(row.value),
              "key_value": shown(row.value)} for row in lesson.forward]
@@ -225,7 +226,7 @@ def _backward_rows(lesson: Lesson, blank: str, backend, html: bool, shown) -> li
             # how the line is worked out would give a blanked line away
             "notes": [] if row.blank and blank in ("lines", "local") else notes,
             "key_notes": notes,
-            "rhs": None if row.blank and blank == "lines" else code,
+            "rhs": None if row.blank and blank == "lines" else breakable(code, html),
             "local": None if row.blank and blank in ("lines", "local") or not local else local,
             # a constant local gradient (1) needs no "= 1" after it
             # the steps' numbers: an array of more than STEP_ENTRIES entries is the
@@ -247,7 +248,8 @@ def _local(row: BackwardRow, backend, html: bool) -> str:
     if not row.local:
         return ""
     if row.vjp and len(typeset(row.local, TEXT)) > LONG_VJP:
-        return Markup("<code>{}</code>").format(row.local) if html else f"`{row.local}`"
+        return Markup("<code>{}</code>").format(breakable(row.local, html)) if html \
+            else f"`{row.local}`"
     return _math(typeset(row.local, backend), html)
 
 
@@ -262,6 +264,14 @@ def _without_local(row: BackwardRow, profile: str) -> str:
     if given in row.code:
         return row.code.replace(given, blanked, 1)
     return BLANK if row.vjp else chain(BLANK, row.upstream, profile)
+
+
+def breakable(code: str, html: bool):
+    """A line of code that a narrow table cell may break after an opening parenthesis as
+    well as at its spaces, never inside a name: softmax_loss_grad( / scores, y)."""
+    if not html:
+        return code
+    return Markup("(<wbr>").join(Markup.escape(part) for part in code.split("("))
 
 
 def _shape(shape: tuple, html: bool) -> str:
@@ -317,7 +327,9 @@ def _point(lesson: Lesson, html: bool, shown):
     """The point, each input's value shown as the tables show values."""
     if not html:
         return ", ".join(f"{name} = {shown(value)}" for name, value in lesson.point.items())
-    return Markup(", ").join(Markup("{} = {}").format(name, shown(value))
+    # a name and its value stay on one line: the line breaks only after a comma
+    return Markup(", ").join(Markup('<span class="whole">{} = {}</span>').format(name,
+                                                                             shown(value))
                              for name, value in lesson.point.items())
 
 
