@@ -201,7 +201,8 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
 
 
 def _forward_rows(lesson: Lesson, html: bool, shown) -> list[dict]:
-    return [{"ref": row.ref, "code": breakable(f"{row.name} = {row.code}", html),
+    cell = html and lesson.arrays   # a narrow cell of a table of arrays
+    return [{"ref": row.ref, "code": breakable(f"{row.name} = {row.code}", cell),
              "gate": row.gate,
              "shape": _shape(row.shape, html),
              "value": None if row.blank else shown(row.value),
@@ -211,6 +212,7 @@ def _forward_rows(lesson: Lesson, html: bool, shown) -> list[dict]:
 def _backward_rows(lesson: Lesson, blank: str, backend, html: bool, shown) -> list[dict]:
     """Each backward line's cells; None marks a blank for the student to fill."""
     rows = []
+    cell = html and lesson.arrays   # a narrow cell of a table of arrays
     for row in lesson.backward:
         local = _local(row, backend, html)
         code = row.code
@@ -226,7 +228,7 @@ def _backward_rows(lesson: Lesson, blank: str, backend, html: bool, shown) -> li
             # how the line is worked out would give a blanked line away
             "notes": [] if row.blank and blank in ("lines", "local") else notes,
             "key_notes": notes,
-            "rhs": None if row.blank and blank == "lines" else breakable(code, html),
+            "rhs": None if row.blank and blank == "lines" else breakable(code, cell),
             "local": None if row.blank and blank in ("lines", "local") or not local else local,
             # a constant local gradient (1) needs no "= 1" after it
             # the steps' numbers: an array of more than STEP_ENTRIES entries is the

@@ -86,6 +86,16 @@ class MathML:
         return f"<mfrac>{top}{bottom}</mfrac>"
 
     def power(self, base, exponent):
+        opening, closing = '<mrow><mo stretchy="false">(</mo>', '<mo stretchy="false">)</mo></mrow>'
+        if base.startswith(opening) and base.endswith(closing):
+            # (x + y)²: the exponent sits on the closing parenthesis, as in print, so that it
+            # is placed by that parenthesis' height, not raised over the whole group
+            inner = base[len(opening):-len(closing)]
+            return self.row(['<mo stretchy="false">(</mo>', inner,
+                             f'<msup><mo stretchy="false">)</mo>{exponent}</msup>'])
+        if base.startswith("<msub>") and base.endswith("</msub>"):
+            # W₁², the exponent over the index rather than raised over both
+            return f"<msubsup>{base[len('<msub>'):-len('</msub>')]}{exponent}</msubsup>"
         return f"<msup>{base}{exponent}</msup>"
 
     def root(self, inner):
