@@ -12,6 +12,7 @@ the dimension analysis behind the VJP of a product.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -185,6 +186,7 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
                        "answer": shown(value)}
                       for name, grad, value in lesson.gradients],
         "code": _code(plan, html) if worksheet is None else None,
+        "code_blocks": code_blocks(_code(plan, html)) if worksheet is None and html else [],
         "diagram_svg": Markup(diagram.inline_svg(dot_text))
         if drawn and html and diagram.available() else None,
         "diagram_dot": dot_text,
@@ -373,6 +375,20 @@ def _code(plan, html: bool) -> str:
         if kind and number < len(lines):
             lines[number] = lines[number].replace('class="comment"', f'class="comment {kind}"')
     return Markup("\n".join(lines))
+
+
+def code_blocks(code: str) -> list[str]:
+    """The module's code cut before each top-level function (the blank lines between them
+    dropped): each block is printed whole, so a page never ends a function's last lines
+    away from it. A function starts outside any string or tag, so each block's markup is
+    whole."""
+    blocks: list[list[str]] = [[]]
+    for line in code.split("\n"):
+        if re.match(r"(<[^>]*>)*(def|class|async|@)\b", line) and any(
+                kept.strip() for kept in blocks[-1]):
+            blocks.append([])
+        blocks[-1].append(line)
+    return [Markup("\n".join(block).strip("\n")) for block in blocks]
 
 
 def _code_print_size(lesson: Lesson, paper: str) -> str:
