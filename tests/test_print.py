@@ -43,7 +43,7 @@ def test_code_is_printed_small_enough_to_fit_the_paper():
     taught = lesson.build(build_plan(REFERENCE, profile="teach"), {"x": 3.0, "y": -4.0})
     page = handout.render(taught, "html")
     size = float(re.search(r"font-size: ([\d.]+)pt;\s+line-height: 1.3", page).group(1))
-    code = re.search(r'<pre class="code">(.*?)</pre>', page, re.S).group(1)
+    code = "\n".join(re.findall(r'<pre class="code">(.*?)</pre>', page, re.S))
     longest = max(len(html.unescape(re.sub(r"<[^>]+>", "", line)))
                   for line in code.split("\n"))
     width_points = (210 - 28) / 25.4 * 72
@@ -306,3 +306,140 @@ def test_digits_reach_the_arrays_summed_up_by_their_mean():
     assert means and all(len(m.replace("-", "").replace(".", "").lstrip("0")) <= 3
                          for m in means)
     assert f"mean {handout.number_text(np.mean(point['W']), 3)}" in page
+
+
+# -- layout measured in Chromium (print: the A4 text width, 182 mm = 688 px) -----------
+
+NET_FILE = os.path.join(os.path.dirname(__file__), "..", "examples", "two_layer_net.txt")
+A4_TEXT_PX = 688
+
+
+@pytest.fixture(scope="module")
+def chromium_page():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    from teaching_support import CHROMIUM
+    if CHROMIUM is None or not diagram.available():
+        pytest.skip("needs Chromium and Graphviz")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM,
+                                         args=["--no-sandbox", "--disable-gpu"])
+
+        def open_page(path, width, media="screen", height=900):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.emulate_media(media=media)
+            page.goto(path.as_uri())
+            return page
+        yield open_page
+        browser.close()
+
+
+# Every box of the page that sticks out past the right edge of the page (or the window).
+STICKING_OUT = """() => {
+  const right = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('main *')].filter(el => {
+    if (el.closest('pre.code') || el.closest('svg')) return false;
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.right > right + 1;
+  }).map(el => el.tagName + ' ' + el.textContent.slice(0, 30));
+}"""
+
+# Where a line of code in a table cell breaks: the characters either side of each break.
+CODE_BREAKS = """() => {
+  const breaks = [];
+  for (const code of document.querySelectorAll('td code')) {
+    const text = [...code.childNodes].filter(n => n.nodeType === 3);
+    let top = null, before = '';
+    for (const node of text) for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      if (box.width === 0) continue;
+      if (top !== null && box.top > top + 2) breaks.push(before + '|' + node.data[i]);
+      top = box.top; before = node.data[i];
+    }
+  }
+  return breaks;
+}"""
+
+
+@needs_pdf
+def test_the_net_handout_fits_the_paper_and_a_1000px_window(tmp_path, chromium_page):
+    target = tmp_path / "net.html"
+    run_cli("handout", "-f", NET_FILE, "--at", "random", "--seed", "0", "-o", str(target))
+    printed = chromium_page(target, A4_TEXT_PX, "print")
+    assert printed.evaluate(STICKING_OUT) == []
+    # the long formula wraps at a + (a math element per term), nothing scrolls
+    formula = printed.locator("p.formula")
+    assert formula.evaluate("el => getComputedStyle(el).overflowX") == "visible"
+    assert formula.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert printed.locator("p.formula math.continued").count() >= 1
+    # each name = value of the point stays on one line
+    pairs = printed.locator("p.point .whole")
+    assert pairs.count() == 7     # W1, X, b1, W2, b2, y, reg
+    assert pairs.evaluate_all("els => els.map(el => el.getClientRects().length)") == [1] * 7
+    # code in the tables breaks after a space or a parenthesis, never inside a name
+    breaks = printed.evaluate(CODE_BREAKS)
+    assert breaks and not [b for b in breaks if re.fullmatch(r"[\w.]\|[\w.]", b)], breaks
+    screen = chromium_page(target, 1000)
+    assert screen.evaluate(STICKING_OUT) == []
+
+
+@needs_pdf
+def test_an_exponent_sits_on_its_group_and_a_fraction_in_a_cell_stays_whole(tmp_path,
+                                                                              chromium_page):
+    target = tmp_path / "staged.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "-o", str(target))
+    for media in ("screen", "print"):
+        page = chromium_page(target, A4_TEXT_PX, media)
+        # (x + y)²: the 2 is below the fraction bar, by the closing parenthesis
+        bar = page.evaluate("""() => document.querySelector('p.formula mfrac > :first-child')
+                                 .getBoundingClientRect().bottom""")
+        exponent = page.locator("p.formula msup").last
+        assert exponent.evaluate("el => el.firstElementChild.textContent") == ")"
+        assert exponent.evaluate("el => el.lastElementChild.getBoundingClientRect().top") > bar
+        # −1/den² in row (7): den under −1, the 2 beside den, all on one line
+        fraction = page.locator("table.backward mfrac").first
+        top, bottom = fraction.evaluate("""el => [...el.children].map(
+            child => child.getBoundingClientRect())""")
+        assert bottom["top"] >= top["bottom"] - 1
+        assert fraction.evaluate("el => el.closest('math').getClientRects().length") == 1
+        assert fraction.evaluate("""el => { const sup = el.querySelector('msup');
+            const [base, two] = [...sup.children].map(c => c.getBoundingClientRect());
+            return two.left >= base.right - 1 && two.top < base.bottom; }""")
+
+
+def test_a_subscripted_name_squared_is_one_script_pair():
+    from flatgrad.teach.typeset import typeset
+    assert typeset("W1**2") == ('<math display="inline"><msubsup><mi>W</mi><mn>1</mn>'
+                                '<mn>2</mn></msubsup></math>')
+
+
+@needs_pdf
+@pytest.mark.parametrize("formula, point, options", [
+    (REFERENCE, REFERENCE_POINT, ["--paper", "Letter"]),
+    (NEURON, NEURON_POINT, ["--gates", "primitive"])])
+def test_a_function_is_printed_on_one_page(tmp_path, formula, point, options):
+    target = tmp_path / "h.pdf"
+    run_cli("handout", formula, "--at", point, *options, "-o", str(target))
+    pages = pdf_pages(target)
+    (start,) = pages_holding(pages, ["def f_and_grad("])
+    (end,) = pages_holding(pages, ["return f, (d"])
+    assert start == end
+
+
+@needs_pdf
+@pytest.mark.parametrize("formula, point, options", [
+    (REFERENCE, REFERENCE_POINT, []),
+    (REFERENCE, REFERENCE_POINT, ["--exercise"]),
+    (NEURON, NEURON_POINT, ["--gates", "primitive"])])
+def test_the_whole_circuit_is_seen_at_any_window_width(tmp_path, chromium_page, formula, point,
+                                                       options):
+    target = tmp_path / "h.html"
+    run_cli("handout", formula, "--at", point, *options, "-o", str(target))
+    pages = [target] + ([tmp_path / "h-key.html"] if options == ["--exercise"] else [])
+    for path in pages:
+        for width in (1000, 640):
+            page = chromium_page(path, width)
+            for box in page.locator("figure svg").evaluate_all(
+                    "els => els.map(el => el.getBoundingClientRect().toJSON())"):
+                assert box["left"] >= 0 and box["right"] <= width, (path.name, width, box)
