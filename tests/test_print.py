@@ -443,3 +443,55 @@ def test_the_whole_circuit_is_seen_at_any_window_width(tmp_path, chromium_page, 
             for box in page.locator("figure svg").evaluate_all(
                     "els => els.map(el => el.getBoundingClientRect().toJSON())"):
                 assert box["left"] >= 0 and box["right"] <= width, (path.name, width, box)
+
+
+def pdf_text_sizes(path, number: int) -> list[tuple[float, str]]:
+    """Page `number`'s text runs with the size they print at, in points."""
+    import pypdf
+    runs = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            runs.append((size * abs(cm[3] * tm[3]), text.strip()))
+    pypdf.PdfReader(str(path)).pages[number].extract_text(visitor_text=visit)
+    return runs
+
+
+@needs_pdf
+def test_a_wide_circuit_prints_legibly_on_a_landscape_page_of_its_own(tmp_path):
+    import pypdf
+    target = tmp_path / "net.pdf"
+    run_cli("handout", "-f", NET_FILE, "--at", "random", "--seed", "0", "-o", str(target))
+    pages = pdf_pages(target)
+    (circuit,) = pages_holding(pages, ["each wire carries"])
+    sizes = [float(v) for v in pypdf.PdfReader(str(target)).pages[circuit].mediabox[2:]]
+    assert sizes[0] > sizes[1]                    # landscape
+    assert {i for i, page in enumerate(pypdf.PdfReader(str(target)).pages)
+            if float(page.mediabox[2]) > float(page.mediabox[3])} == {circuit}
+    labels = pdf_text_sizes(target, circuit)
+    assert len(labels) > 30 and min(size for size, _ in labels) >= 7, labels
+    # the final gradients stay with the end of the backward table, before the circuit
+    (results,) = pages_holding(pages, ["dloss/dreg ="])
+    last_row = min(pages_holding(pages, ["dX = W1.T @ dW1X"]))    # then in the code
+    assert results == last_row < circuit
+
+
+@needs_pdf
+def test_a_worksheets_boxes_are_big_enough_to_write_in(tmp_path, chromium_page):
+    import pypdf
+    target = tmp_path / "sheet.pdf"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "-o", str(target))
+    pages = pdf_pages(target)
+    (circuit,) = pages_holding(pages, ["each wire carries"])
+    width, height = (float(v) for v in pypdf.PdfReader(str(target)).pages[circuit].mediabox[2:])
+    assert width > height
+    # the page as printed: the landscape A4 text width, 269 mm, in CSS px
+    page_html = tmp_path / "sheet.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "-o", str(page_html))
+    printed = chromium_page(page_html, round((297 - 28) / 25.4 * 96), "print")
+    boxes = printed.locator("figure svg polygon[fill='none'][stroke='#444444']").evaluate_all(
+        "els => els.map(el => el.getBoundingClientRect().toJSON())")
+    assert len(boxes) >= 10
+    millimetres = [(box["width"] * 25.4 / 96, box["height"] * 25.4 / 96) for box in boxes]
+    assert min(w for w, _ in millimetres) >= 18 and min(h for _, h in millimetres) >= 6, \
+        millimetres
