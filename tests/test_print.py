@@ -495,3 +495,26 @@ def test_a_worksheets_boxes_are_big_enough_to_write_in(tmp_path, chromium_page):
     millimetres = [(box["width"] * 25.4 / 96, box["height"] * 25.4 / 96) for box in boxes]
     assert min(w for w, _ in millimetres) >= 18 and min(h for _, h in millimetres) >= 6, \
         millimetres
+
+
+@needs_pdf
+def test_a_blanked_local_gradient_has_one_blank_big_enough_to_write_in(tmp_path,
+                                                                        chromium_page):
+    target = tmp_path / "sheetl.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "--blank", "local",
+            "-o", str(target))
+    page = target.read_text()
+    assert "___" not in page_text(page)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.split("Backward pass")[1].split("</table>")[0])
+    blanked = [row for row in rows if "blank" in row]
+    assert blanked
+    for row in blanked:       # the one blank is in the line; the local-gradient cell is empty
+        assert row.count('<span class="blank">') == 1
+        assert re.search(r"<code>((?!</code>).)*<span class=\"blank\"></span>", row)
+        assert "<td></td>" in row
+    printed = chromium_page(target, A4_TEXT_PX, "print")
+    sizes = printed.locator("table.backward .blank").evaluate_all(
+        "els => els.map(el => [el.getBoundingClientRect().width, el.getClientRects().length])")
+    assert len(sizes) == len(blanked)
+    assert all(width * 25.4 / 96 >= 30 and lines == 1 for width, lines in sizes), sizes
+    assert printed.evaluate(STICKING_OUT) == []

@@ -197,6 +197,8 @@ def _context(lesson: Lesson, fmt: str, worksheet: Worksheet | None, draw: bool =
         # shows no results either.
         "step_numbers": worksheet is None,
         "backward_numbers": blank not in ("lines", "local"),
+        # a blanked local gradient is written in its line, not a second time beside it
+        "local_in_code": blank == "local",
         "forward": forward,
         "backward": backward,
         "key_forward": [shown for shown, row in zip(forward, lesson.forward) if row.blank],
@@ -244,6 +246,9 @@ def _backward_rows(lesson: Lesson, blank: str, backend, html: bool, shown) -> li
         code = row.code
         if row.blank and blank == "local":
             code = _without_local(row, lesson.plan.profile)
+            if html:   # the one place to write the local gradient, a box big enough
+                code = Markup('<span class="blank"></span>').join(
+                    breakable(part, cell) for part in code.split(BLANK))
         notes = [note for note in (row.why, row.dimensions) if note]
         rows.append({
             "ref": row.ref, "target": row.target, "accumulate": row.accumulate,
@@ -297,7 +302,7 @@ def _without_local(row: BackwardRow, profile: str) -> str:
 def breakable(code: str, html: bool):
     """A line of code that a narrow table cell may break after an opening parenthesis as
     well as at its spaces, never inside a name: softmax_loss_grad( / scores, y)."""
-    if not html:
+    if isinstance(code, Markup) or not html:
         return code
     return Markup("(<wbr>").join(Markup.escape(part) for part in code.split("("))
 
