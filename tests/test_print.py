@@ -413,6 +413,8 @@ def test_a_subscripted_name_squared_is_one_script_pair():
     from flatgrad.teach.typeset import typeset
     assert typeset("W1**2") == ('<math display="inline"><msubsup><mi>W</mi><mn>1</mn>'
                                 '<mn>2</mn></msubsup></math>')
+    assert typeset("W2.T") == ('<math display="inline"><msubsup><mi>W</mi><mn>2</mn>'
+                               '<mi mathvariant="normal">T</mi></msubsup></math>')
 
 
 @needs_pdf

@@ -107,7 +107,7 @@ class MathML:
         return self.row([left, '<mo lspace="0.1em" rspace="0.1em">\u2062</mo>', right])
 
     def transpose(self, base):
-        return f'<msup>{base}<mi mathvariant="normal">T</mi></msup>'
+        return self.power(base, '<mi mathvariant="normal">T</mi>')
 
     def function(self, name):
         return f"<mi>{html.escape(name)}</mi>"
