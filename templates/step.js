@@ -49,7 +49,10 @@
       step.wires.forEach(role => lit.push(...svg.querySelectorAll("g.wire." + role)));
     }
     lit.forEach(el => el.classList.add("current"));
-    lit.filter(el => el).forEach(el => el.scrollIntoView({block: "nearest", inline: "nearest"}));
+    // the code line and the table row are scrolled to the middle of their panels, with
+    // the lines around them in view; a wire only as far as it takes to show it
+    lit.filter(el => el).forEach(el => el.scrollIntoView({
+      block: el.closest("svg") ? "nearest" : "center", inline: "nearest"}));
     status.textContent = (step.pass === "forward" ? "Forward pass" : "Backward pass") +
       ", step " + at + " of " + steps.length;
     say.textContent = step.say;

@@ -57,7 +57,7 @@ class _WellFormed(HTMLParser):
         self.stack = []
 
     def handle_starttag(self, tag, attrs):
-        if tag not in ("meta", "br"):
+        if tag not in ("meta", "br", "wbr"):
             self.stack.append(tag)
 
     def handle_startendtag(self, tag, attrs):

@@ -486,7 +486,8 @@ const report = {
   matrices: [...document.querySelectorAll(".matrix")].map(m =>
       [getComputedStyle(m).display, box(m).height]),
   maths: [...document.querySelectorAll("math")].every(m => box(m).width > 0),
-  transposes: document.querySelectorAll("msup > mi[mathvariant=normal]").length,
+  transposes: document.querySelectorAll(
+      "msup > mi[mathvariant=normal], msubsup > mi[mathvariant=normal]").length,
   svg: [...document.querySelectorAll("figure svg text")].map(t => t.textContent),
 };"""
 

@@ -243,7 +243,9 @@ def test_circuit_text_is_the_body_texts_size_at_any_circuit_size(tmp_path, expr,
                                                                   options):
     page = tmp_path / "page.html"
     run_cli("handout", expr, "--at", point, *options, "-o", str(page))
-    measured = probe_layout(tmp_path, page, FONT_PROBE, "--window-size=1000,3000")
+    # a window that holds the circuit (a wider circuit shrinks to the window, so that the
+    # whole circuit is seen: test_print.py)
+    measured = probe_layout(tmp_path, page, FONT_PROBE, "--window-size=1400,3000")
     assert measured["circuit"]
     assert measured["paragraph"] == measured["body"]
     for size in measured["circuit"]:

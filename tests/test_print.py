@@ -44,7 +44,7 @@ def test_code_is_printed_small_enough_to_fit_the_paper():
     taught = lesson.build(build_plan(REFERENCE, profile="teach"), {"x": 3.0, "y": -4.0})
     page = handout.render(taught, "html")
     size = float(re.search(r"font-size: ([\d.]+)pt;\s+line-height: 1.3", page).group(1))
-    code = re.search(r'<pre class="code">(.*?)</pre>', page, re.S).group(1)
+    code = "\n".join(re.findall(r'<pre class="code">(.*?)</pre>', page, re.S))
     longest = max(len(html.unescape(re.sub(r"<[^>]+>", "", line)))
                   for line in code.split("\n"))
     width_points = (210 - 28) / 25.4 * 72
@@ -221,7 +221,8 @@ def test_variants_are_worksheets_at_different_nice_points_with_one_key(tmp_path)
             str(target))
     sheets = [tmp_path / f"sheet-{k}.html" for k in range(1, 5)]
     assert all(path.exists() for path in sheets) and not target.exists()
-    points = [re.search(r"evaluated at (.*?)</p>", path.read_text()).group(1)
+    points = [re.sub(r"<[^>]+>", "", re.search(r"evaluated at (.*?)</p>",
+                                                path.read_text()).group(1))
               for path in sheets]
     assert len(set(points)) == 4
     for text in points:
@@ -232,7 +233,7 @@ def test_variants_are_worksheets_at_different_nice_points_with_one_key(tmp_path)
     key = (tmp_path / "sheet-key.html").read_text()
     assert [f"Answer key, variant {k}" in key for k in range(1, 5)] == [True] * 4
     for text in points:
-        assert f"at {text}" in key
+        assert f"at {text}" in re.sub(r"</?span[^>]*>", "", key)
     # the same seed, the same variants
     again = tmp_path / "again.html"
     run_cli("handout", "log(x) * y + σ(x*y)", "--variants", "4", "--seed", "1", "-o",
@@ -279,7 +280,7 @@ def test_a_lessons_file_becomes_a_booklet_with_contents(tmp_path):
     for anchor, title in contents:
         assert f'<main id="{anchor}">' in page
     assert html.unescape(contents[2][1]).startswith("dot = w0 × x0")
-    text = page_text(page)
+    text = page_text(page).replace(" , ", ", ")     # each name = value is a span
     assert "evaluated at x = 3, y = -4" in text                       # its own point
     assert "evaluated at x = 1, y = 2, z = 3" in text                 # --at
     assert "evaluated at w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3" in text
@@ -343,3 +344,217 @@ def test_a_file_misread_as_one_program_names_the_booklet_format(tmp_path):
         "one formula on each line" in done.stderr
     assert "blank lines separate programs of several lines" in done.stderr
     assert not (tmp_path / "b.html").exists()
+
+
+# -- layout measured in Chromium (print: the A4 text width, 182 mm = 688 px) -----------
+
+NET_FILE = os.path.join(os.path.dirname(__file__), "..", "examples", "two_layer_net.txt")
+A4_TEXT_PX = 688
+
+
+@pytest.fixture(scope="module")
+def chromium_page():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    from teaching_support import CHROMIUM
+    if CHROMIUM is None or not diagram.available():
+        pytest.skip("needs Chromium and Graphviz")
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM,
+                                         args=["--no-sandbox", "--disable-gpu"])
+
+        def open_page(path, width, media="screen", height=900):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.emulate_media(media=media)
+            page.goto(path.as_uri())
+            return page
+        yield open_page
+        browser.close()
+
+
+# Every box of the page that sticks out past the right edge of the page (or the window).
+STICKING_OUT = """() => {
+  const right = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('main *')].filter(el => {
+    if (el.closest('pre.code') || el.closest('svg')) return false;
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.right > right + 1;
+  }).map(el => el.tagName + ' ' + el.textContent.slice(0, 30));
+}"""
+
+# Where a line of code in a table cell breaks: the characters either side of each break.
+CODE_BREAKS = """() => {
+  const breaks = [];
+  for (const code of document.querySelectorAll('td code')) {
+    const text = [...code.childNodes].filter(n => n.nodeType === 3);
+    let top = null, before = '';
+    for (const node of text) for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      if (box.width === 0) continue;
+      if (top !== null && box.top > top + 2) breaks.push(before + '|' + node.data[i]);
+      top = box.top; before = node.data[i];
+    }
+  }
+  return breaks;
+}"""
+
+
+@needs_pdf
+def test_the_net_handout_fits_the_paper_and_a_1000px_window(tmp_path, chromium_page):
+    target = tmp_path / "net.html"
+    run_cli("handout", "-f", NET_FILE, "--at", "random", "--seed", "0", "-o", str(target))
+    printed = chromium_page(target, A4_TEXT_PX, "print")
+    assert printed.evaluate(STICKING_OUT) == []
+    # the long formula wraps at a + (a math element per term), nothing scrolls
+    formula = printed.locator("p.formula")
+    assert formula.evaluate("el => getComputedStyle(el).overflowX") == "visible"
+    assert formula.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert printed.locator("p.formula math.continued").count() >= 1
+    # each name = value of the point stays on one line
+    pairs = printed.locator("p.point .whole")
+    assert pairs.count() == 7     # W1, X, b1, W2, b2, y, reg
+    assert pairs.evaluate_all("els => els.map(el => el.getClientRects().length)") == [1] * 7
+    # code in the tables breaks after a space or a parenthesis, never inside a name
+    breaks = printed.evaluate(CODE_BREAKS)
+    assert breaks and not [b for b in breaks if re.fullmatch(r"[\w.]\|[\w.]", b)], breaks
+    screen = chromium_page(target, 1000)
+    assert screen.evaluate(STICKING_OUT) == []
+
+
+@needs_pdf
+def test_an_exponent_sits_on_its_group_and_a_fraction_in_a_cell_stays_whole(tmp_path,
+                                                                              chromium_page):
+    target = tmp_path / "staged.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "-o", str(target))
+    for media in ("screen", "print"):
+        page = chromium_page(target, A4_TEXT_PX, media)
+        # (x + y)²: the 2 is below the fraction bar, by the closing parenthesis
+        bar = page.evaluate("""() => document.querySelector('p.formula mfrac > :first-child')
+                                 .getBoundingClientRect().bottom""")
+        exponent = page.locator("p.formula msup").last
+        assert exponent.evaluate("el => el.firstElementChild.textContent") == ")"
+        assert exponent.evaluate("el => el.lastElementChild.getBoundingClientRect().top") > bar
+        # −1/den² in row (7): den under −1, the 2 beside den, all on one line
+        fraction = page.locator("table.backward mfrac").first
+        top, bottom = fraction.evaluate("""el => [...el.children].map(
+            child => child.getBoundingClientRect())""")
+        assert bottom["top"] >= top["bottom"] - 1
+        assert fraction.evaluate("el => el.closest('math').getClientRects().length") == 1
+        assert fraction.evaluate("""el => { const sup = el.querySelector('msup');
+            const [base, two] = [...sup.children].map(c => c.getBoundingClientRect());
+            return two.left >= base.right - 1 && two.top < base.bottom; }""")
+
+
+def test_a_subscripted_name_squared_is_one_script_pair():
+    from flatgrad.teach.typeset import typeset
+    assert typeset("W1**2") == ('<math display="inline"><msubsup><mi>W</mi><mn>1</mn>'
+                                '<mn>2</mn></msubsup></math>')
+    assert typeset("W2.T") == ('<math display="inline"><msubsup><mi>W</mi><mn>2</mn>'
+                               '<mi mathvariant="normal">T</mi></msubsup></math>')
+
+
+@needs_pdf
+@pytest.mark.parametrize("formula, point, options", [
+    (REFERENCE, REFERENCE_POINT, ["--paper", "Letter"]),
+    (NEURON, NEURON_POINT, ["--gates", "primitive"])])
+def test_a_function_is_printed_on_one_page(tmp_path, formula, point, options):
+    target = tmp_path / "h.pdf"
+    run_cli("handout", formula, "--at", point, *options, "-o", str(target))
+    pages = pdf_pages(target)
+    (start,) = pages_holding(pages, ["def f_and_grad("])
+    (end,) = pages_holding(pages, ["return f, (d"])
+    assert start == end
+
+
+@needs_pdf
+@pytest.mark.parametrize("formula, point, options", [
+    (REFERENCE, REFERENCE_POINT, []),
+    (REFERENCE, REFERENCE_POINT, ["--exercise"]),
+    (NEURON, NEURON_POINT, ["--gates", "primitive"])])
+def test_the_whole_circuit_is_seen_at_any_window_width(tmp_path, chromium_page, formula, point,
+                                                       options):
+    target = tmp_path / "h.html"
+    run_cli("handout", formula, "--at", point, *options, "-o", str(target))
+    pages = [target] + ([tmp_path / "h-key.html"] if options == ["--exercise"] else [])
+    for path in pages:
+        for width in (1000, 640):
+            page = chromium_page(path, width)
+            for box in page.locator("figure svg").evaluate_all(
+                    "els => els.map(el => el.getBoundingClientRect().toJSON())"):
+                assert box["left"] >= 0 and box["right"] <= width, (path.name, width, box)
+
+
+def pdf_text_sizes(path, number: int) -> list[tuple[float, str]]:
+    """Page `number`'s text runs with the size they print at, in points."""
+    import pypdf
+    runs = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            runs.append((size * abs(cm[3] * tm[3]), text.strip()))
+    pypdf.PdfReader(str(path)).pages[number].extract_text(visitor_text=visit)
+    return runs
+
+
+@needs_pdf
+def test_a_wide_circuit_prints_legibly_on_a_landscape_page_of_its_own(tmp_path):
+    import pypdf
+    target = tmp_path / "net.pdf"
+    run_cli("handout", "-f", NET_FILE, "--at", "random", "--seed", "0", "-o", str(target))
+    pages = pdf_pages(target)
+    (circuit,) = pages_holding(pages, ["each wire carries"])
+    sizes = [float(v) for v in pypdf.PdfReader(str(target)).pages[circuit].mediabox[2:]]
+    assert sizes[0] > sizes[1]                    # landscape
+    assert {i for i, page in enumerate(pypdf.PdfReader(str(target)).pages)
+            if float(page.mediabox[2]) > float(page.mediabox[3])} == {circuit}
+    labels = pdf_text_sizes(target, circuit)
+    assert len(labels) > 30 and min(size for size, _ in labels) >= 7, labels
+    # the final gradients stay with the end of the backward table, before the circuit
+    (results,) = pages_holding(pages, ["dloss/dreg ="])
+    last_row = min(pages_holding(pages, ["dX = W1.T @ dW1X"]))    # then in the code
+    assert results == last_row < circuit
+
+
+@needs_pdf
+def test_a_worksheets_boxes_are_big_enough_to_write_in(tmp_path, chromium_page):
+    import pypdf
+    target = tmp_path / "sheet.pdf"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "-o", str(target))
+    pages = pdf_pages(target)
+    (circuit,) = pages_holding(pages, ["each wire carries"])
+    width, height = (float(v) for v in pypdf.PdfReader(str(target)).pages[circuit].mediabox[2:])
+    assert width > height
+    # the page as printed: the landscape A4 text width, 269 mm, in CSS px
+    page_html = tmp_path / "sheet.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "-o", str(page_html))
+    printed = chromium_page(page_html, round((297 - 28) / 25.4 * 96), "print")
+    boxes = printed.locator("figure svg polygon[fill='none'][stroke='#444444']").evaluate_all(
+        "els => els.map(el => el.getBoundingClientRect().toJSON())")
+    assert len(boxes) >= 10
+    millimetres = [(box["width"] * 25.4 / 96, box["height"] * 25.4 / 96) for box in boxes]
+    assert min(w for w, _ in millimetres) >= 18 and min(h for _, h in millimetres) >= 6, \
+        millimetres
+
+
+@needs_pdf
+def test_a_blanked_local_gradient_has_one_blank_big_enough_to_write_in(tmp_path,
+                                                                        chromium_page):
+    target = tmp_path / "sheetl.html"
+    run_cli("handout", REFERENCE, "--at", REFERENCE_POINT, "--exercise", "--blank", "local",
+            "-o", str(target))
+    page = target.read_text()
+    assert "___" not in page_text(page)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.split("Backward pass")[1].split("</table>")[0])
+    blanked = [row for row in rows if "blank" in row]
+    assert blanked
+    for row in blanked:       # the one blank is in the line; the local-gradient cell is empty
+        assert row.count('<span class="blank">') == 1
+        assert re.search(r"<code>((?!</code>).)*<span class=\"blank\"></span>", row)
+        assert "<td></td>" in row
+    printed = chromium_page(target, A4_TEXT_PX, "print")
+    sizes = printed.locator("table.backward .blank").evaluate_all(
+        "els => els.map(el => [el.getBoundingClientRect().width, el.getClientRects().length])")
+    assert len(sizes) == len(blanked)
+    assert all(width * 25.4 / 96 >= 30 and lines == 1 for width, lines in sizes), sizes
+    assert printed.evaluate(STICKING_OUT) == []

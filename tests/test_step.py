@@ -199,3 +199,49 @@ def test_each_lines_tag_has_the_colour_of_what_it_computes():
     assert forward == ["value"] * len(taught.forward)
     assert backward == ["gradient"] * len(taught.backward)
     assert ".comment.gradient { color: var(--gradient); }" in page
+
+
+# Where things sit at 1280 x 800: the circuit inside its box, the lit code line in its
+# panel (how far down, as a share of the panel's height) and each table row's lines.
+LAYOUT = """() => {
+  const box = document.querySelector('#circuit').getBoundingClientRect();
+  const svg = document.querySelector('#circuit svg').getBoundingClientRect();
+  const panel = document.querySelector('#code');
+  const line = document.querySelector('.line.current');
+  const at = line ? (line.getBoundingClientRect().top + line.getBoundingClientRect().bottom) / 2
+                    - panel.getBoundingClientRect().top : null;
+  return {
+    inside: svg.top >= box.top - 1 && svg.bottom <= box.bottom + 1 &&
+            svg.left >= box.left - 1 && svg.right <= box.right + 1,
+    down: at === null ? null : at / panel.clientHeight,
+    scrolled: panel.scrollTop, most: panel.scrollHeight - panel.clientHeight,
+    wrapped: [...document.querySelectorAll('#tables td code')].filter(
+      code => new Set([...code.getClientRects()].map(r => Math.round(r.top))).size > 1)
+      .map(code => code.textContent),
+  };
+}"""
+
+
+@pytest.mark.parametrize("expr, at, options", [
+    (REFERENCE, REFERENCE_POINT, ()),
+    (NEURON, NEURON_POINT, ("--gates", "primitive")),
+])
+def test_the_whole_circuit_shows_and_the_lit_line_is_centred(browser, tmp_path, expr, at,
+                                                             options):
+    path = tmp_path / "step.html"
+    run_cli("handout", expr, "--at", at, *options, "--step", "-o", str(path))
+    page, _, errors = open_page(browser, path)
+    layout = page.evaluate(LAYOUT)
+    assert layout["inside"] and layout["wrapped"] == []
+    steps = int(page.evaluate("JSON.parse(document.getElementById('steps').textContent)"
+                              ".steps.length"))
+    for _ in range(steps):
+        page.keyboard.press("ArrowRight")
+        layout = page.evaluate(LAYOUT)
+        # centred, unless the panel is scrolled as far as it goes either way
+        if 0 < layout["scrolled"] < layout["most"]:
+            assert 0.4 <= layout["down"] <= 0.6, layout
+        else:
+            assert 0 < layout["down"] < 1, layout
+        assert layout["inside"]
+    assert errors == []

@@ -106,9 +106,16 @@ def test_values_worksheet_blanks_numbers_and_keys_them(tmp_path):
     assert forward_answers
     # no upstream or local-gradient numbers hint at the blanked results
     assert "dinvden = 3.01799" not in sheet and "= -0.262292" not in sheet
-    # the circuit of a values worksheet carries no numbers at all
+    # the circuit of a values worksheet carries no gradients, and only the values the page
+    # shows: the inputs' and those of the rows the forward table does not blank
     svg = (tmp_path / "sheet.svg").read_text() if (tmp_path / "sheet.svg").exists() else ""
-    assert "#2e7d32" not in svg and "#c62828" not in svg
+    assert "#c62828" not in svg
+    if svg:
+        shown = [handout.number_text(row.value, 3) for row in taught.forward
+                 if f"| ({row.ref}) | `{row.name} = {row.code}` | {row.gate} | \\_" not in sheet]
+        assert len(shown) < len(taught.forward)
+        green = re.findall(r'fill="#2e7d32">([^<]*)<', svg)
+        assert sorted(html.unescape(text) for text in green) == sorted(["3", "-4"] + shown)
 
 
 def test_worksheet_for_the_primitive_neuron(tmp_path):

@@ -65,7 +65,10 @@ def test_a_blanked_local_gradient_is_shown_by_no_other_line(expr, seed):
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
 def test_a_blanked_number_is_printed_nowhere_else(expr, seed):
     made, page = sheet(expr, "values", seed)
-    numbers = shown_numbers(page)
+    # the point's own values are given (the "evaluated at" line, the inputs' wires): a
+    # blank equal to one (w0 * x0 = -2 where x1 = -2) is a coincidence, not a leak
+    given = {handout.value_text(value) for value in POINTS[expr].values()}
+    numbers = [number for number in shown_numbers(page) if number not in given]
     for row in made.answers:
         assert handout.value_text(row.value) not in numbers, (row, numbers)
     for _, _, value in made.lesson.gradients:
@@ -99,10 +102,26 @@ def test_a_worksheet_circuit_has_a_box_on_every_wire_for_the_gradient():
     assert wires
     assert dot.count('border="1"') == len(wires)
     assert diagram.GRADIENT_COLOUR not in dot and diagram.VALUE_COLOUR in dot
-    made, _ = sheet(REFERENCE, "values", 0)
+    made, page = sheet(REFERENCE, "values", 0)
     dot = handout.circuit_dot(made.lesson, made)
-    # a box for the value as well, on each wire that carries one (a fork's branches
-    # carry only their share of the gradient)
-    branches = re.findall(r"^\s*k\d+ -> w\d+", dot, re.M)
-    assert dot.count('border="1"') == 2 * len(wires) - len(branches)
-    assert diagram.VALUE_COLOUR not in dot
+    # a box for the value only where the forward table blanks it: the inputs' values
+    # and the values the table prints stay on their wires
+    blanked = [row for row in made.lesson.forward if row.blank]
+    shown = [row for row in made.lesson.forward if not row.blank]
+    assert blanked and shown
+    assert dot.count('border="1"') == len(wires) + len(blanked)
+    labels = {name: label for name, label in re.findall(
+        r'<font color="#777777">(\w+)</font></td></tr>(<tr>.*?)<tr><td port="line"', dot)}
+    for row in blanked:
+        assert 'border="1"' in labels[row.name] and diagram.VALUE_COLOUR not in labels[row.name]
+    for row in shown:
+        assert f'<font color="{diagram.VALUE_COLOUR}">' in labels[row.name]
+    for value in ("3", "-4"):     # x and y, as the "evaluated at" line gives them
+        assert f'<font color="{diagram.VALUE_COLOUR}">{value}</font>' in dot
+    assert "evaluated at x = 3 , y = -4" in visible(page)
+    # the caption says what each box is for
+    caption = visible(re.search(r"<figcaption>.*?</figcaption>", page, re.S).group(0))
+    assert "an empty box above a wire: the value is yours to work out" in caption
+    assert "a box below it for the gradient flowing back" in caption
+    _, page = sheet(REFERENCE, "lines", 0)
+    assert "value is yours" not in visible(page)

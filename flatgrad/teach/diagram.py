@@ -291,7 +291,8 @@ def _html_label(text: str) -> str:
     return f"<{html.escape(text, quote=False)}>"
 
 
-_BOX_CELL = ('<tr><td border="1" color="#444444" width="44" height="16" fixedsize="true">'
+# room to write -0.0358 by hand: about 21 x 7 mm at full size
+BOX_CELL = ('<tr><td border="1" color="#444444" width="60" height="20" fixedsize="true">'
              '</td></tr>')
 
 
@@ -314,11 +315,11 @@ def _edge_label(name: str, shape: str, value: str | None, gradient: str | None,
         return None
     rows = [f"<tr><td>{row}</td></tr>" for row in above]
     if value == BOX:
-        rows.append(_BOX_CELL)
+        rows.append(BOX_CELL)
     rows.append(f'<tr><td port="line" height="1" cellpadding="0" bgcolor="{WIRE_COLOUR}">'
                 f'</td></tr>')
     if gradient == BOX:
-        rows.append(_BOX_CELL)
+        rows.append(BOX_CELL)
     rows += [f"<tr><td>{row}</td></tr>" for row in below]
     return ('<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
             + "".join(rows) + "</table>>")

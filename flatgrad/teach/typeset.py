@@ -56,8 +56,9 @@ class MathML:
     def number(self, text):
         return f"<mn>{html.escape(text)}</mn>"
 
-    def op(self, symbol):
-        return f"<mo>{html.escape(symbol)}</mo>"
+    def op(self, symbol, form=""):
+        attribute = f' form="{form}"' if form else ""
+        return f"<mo{attribute}>{html.escape(symbol)}</mo>"
 
     def negate(self, inner):
         return self.row(['<mo form="prefix">−</mo>', inner])
@@ -85,6 +86,16 @@ class MathML:
         return f"<mfrac>{top}{bottom}</mfrac>"
 
     def power(self, base, exponent):
+        opening, closing = '<mrow><mo stretchy="false">(</mo>', '<mo stretchy="false">)</mo></mrow>'
+        if base.startswith(opening) and base.endswith(closing):
+            # (x + y)²: the exponent sits on the closing parenthesis, as in print, so that it
+            # is placed by that parenthesis' height, not raised over the whole group
+            inner = base[len(opening):-len(closing)]
+            return self.row(['<mo stretchy="false">(</mo>', inner,
+                             f'<msup><mo stretchy="false">)</mo>{exponent}</msup>'])
+        if base.startswith("<msub>") and base.endswith("</msub>"):
+            # W₁², the exponent over the index rather than raised over both
+            return f"<msubsup>{base[len('<msub>'):-len('</msub>')]}{exponent}</msubsup>"
         return f"<msup>{base}{exponent}</msup>"
 
     def root(self, inner):
@@ -96,13 +107,17 @@ class MathML:
         return self.row([left, '<mo lspace="0.1em" rspace="0.1em">\u2062</mo>', right])
 
     def transpose(self, base):
-        return f'<msup>{base}<mi mathvariant="normal">T</mi></msup>'
+        return self.power(base, '<mi mathvariant="normal">T</mi>')
 
     def function(self, name):
         return f"<mi>{html.escape(name)}</mi>"
 
     def wrap(self, inner):
         return f'<math display="inline">{inner}</math>'
+
+    def wrap_continued(self, inner):
+        """A formula's later term, a math element of its own (see `equation`)."""
+        return f'<math display="inline" class="continued">{inner}</math>'
 
 
 class LaTeX:
@@ -232,7 +247,16 @@ def equation(lhs: str, expr: ast.expr, backend=MATHML) -> str:
     """`lhs = expr`, typeset (lhs is an identifier or a call such as f(x, y))."""
     printer = _Printer(backend, {})
     left = printer.show(ast.parse(lhs, mode="eval").body)[0]
-    return backend.wrap(backend.row([left, backend.op("="), printer.show(expr)[0]]))
+    terms = printer.terms(expr) if backend is MATHML else []
+    if len(terms) < 2:
+        return backend.wrap(backend.row([left, backend.op("="), printer.show(expr)[0]]))
+    # MathML does not break inside a line: a sum is written one math element per term,
+    # so that a formula wider than the page wraps before a + or a −
+    (_, first), rest = terms[0], terms[1:]
+    pieces = [backend.wrap(backend.row([left, backend.op("="), first]))]
+    pieces += [backend.wrap_continued(backend.row([backend.op(symbol, "infix"), term]))
+               for symbol, term in rest]
+    return " ".join(pieces)
 
 
 def too_deep(tree: ast.expr) -> bool:
@@ -384,6 +408,15 @@ class _Printer:
             return self.call(node)
         # anything else flatgrad writes (an index, t.shape[1]) is shown as its code
         return out.ident(ast.unparse(node)), ATOM
+
+    def terms(self, node) -> list[tuple[str, str]]:
+        """A sum's terms, each typeset with the sign before it ("" before the first)."""
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub))):
+            return [("", self.wrapped(node, SUM))]
+        symbol = BINARY[type(node.op)][0]
+        right = self.wrapped(node.right, ATOM if isinstance(node.right, ast.UnaryOp)
+                             else SUM + 1)
+        return self.terms(node.left) + [(symbol, right)]
 
     def wrapped(self, node, tightness: int) -> str:
         text, binds = self.show(node)
