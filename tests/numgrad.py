@@ -6,8 +6,14 @@ import numpy as np
 
 def numeric_gradient(function, args: dict, name: str, h: float = 1e-6) -> np.ndarray:
     """d function / d args[name] by central differences, one entry at a time."""
+    return jacobian_transposed_times(function, args, name, 1.0, h)
+
+
+def jacobian_transposed_times(function, args: dict, name: str, df, h: float = 1e-6):
+    """(d function / d args[name])^T df by central differences, one entry at a time
+    (a scalar function with df = 1: its gradient)."""
     x = np.array(args[name], dtype=np.float64)
-    grad = np.zeros_like(x)
+    result = np.zeros_like(x)
     for index in np.ndindex(x.shape):
         saved = x[index]
         x[index] = saved + h
@@ -15,8 +21,8 @@ def numeric_gradient(function, args: dict, name: str, h: float = 1e-6) -> np.nda
         x[index] = saved - h
         down = function(**{**args, name: x.copy() if x.shape else float(x)})
         x[index] = saved
-        grad[index] = (up - down) / (2 * h)
-    return grad
+        result[index] = np.sum((np.asarray(up) - np.asarray(down)) / (2 * h) * df)
+    return result
 
 
 def relative_error(analytic, numeric) -> float:

@@ -9,7 +9,7 @@ import types
 import numpy as np
 import pytest
 from conftest import REFERENCE, TWO_LAYER_NET
-from numgrad import relative_error
+from numgrad import jacobian_transposed_times, relative_error
 
 import flatgrad
 
@@ -35,21 +35,6 @@ def load(source: str, name: str = "generated") -> types.ModuleType:
 def point(shapes: dict, inputs, rng) -> dict:
     return {name: rng.normal(size=shapes.get(name, ())) if shapes.get(name)
             else float(rng.normal()) for name in inputs}
-
-
-def jacobian_transposed_times(function, args: dict, name: str, df, h: float = 1e-6):
-    """(d function / d args[name])^T df by central differences, one entry at a time."""
-    x = np.array(args[name], dtype=np.float64)
-    result = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        saved = x[index]
-        x[index] = saved + h
-        up = function(**{**args, name: x.copy() if x.shape else float(x)})
-        x[index] = saved - h
-        down = function(**{**args, name: x.copy() if x.shape else float(x)})
-        x[index] = saved
-        result[index] = np.sum((np.asarray(up) - np.asarray(down)) / (2 * h) * df)
-    return result
 
 
 @pytest.mark.parametrize("program,shapes", PROGRAMS, ids=[p for p, _ in PROGRAMS])

@@ -563,16 +563,9 @@ def evaluate(plan: Plan, point: dict) -> dict:
     """Fill in every line's value at `point` by running the plan's own lines, the
     very operations the generated code performs. Returns the final value of every
     named variable."""
-    import numpy as np
     graph = plan.graph
     space = namespace(graph, plan.spelling)
-    values = {}
-    for name in graph.lists:
-        values[name] = [float(entry) for entry in point[name]]
-    for node in graph.nodes:
-        if node.kind == "input" and "[" not in node.name:
-            values[node.name] = point[node.name] if node.shape or node.name in graph.integer \
-                or plan.over_arrays else float(point[node.name])
+    values = inputs_at(plan, point)
     for line in plan.lines:
         with naming_the_line(line, graph, point):
             result = eval(line.code, space, values)  # flatgrad's own generated line
@@ -582,20 +575,36 @@ def evaluate(plan: Plan, point: dict) -> dict:
                 except (ArithmeticError, ValueError):
                     line.local_value = math.nan
         line.share = result
-        if "[" in line.target:   # an entry of a list's gradient, dw[0] (lists.py)
-            listed, index = line.target[:-1].split("[")
-            if line.accumulate:
-                result = values[listed][int(index)] + result
-            values[listed][int(index)] = line.value = result
-            continue
-        if line.accumulate:
-            result = values[line.target] + result
-        values[line.target] = line.value = result
-        if isinstance(result, list):   # dw = [0.0, ...]: its value here, before dw[0] = ...
-            line.value = list(result)
-    if plan.over_arrays:
-        for line in plan.lines:   # arrays become read-only snapshots
-            if isinstance(line.value, np.ndarray):
-                line.value = line.value.copy()
+        store(values, line, result)
     return values
+
+
+def inputs_at(plan: Plan, point: dict) -> dict:
+    """The inputs as the generated code receives them: a float for a scalar, an
+    array as given, a list input's entries as a list of floats."""
+    graph = plan.graph
+    values: dict = {name: [float(entry) for entry in point[name]] for name in graph.lists}
+    for node in graph.nodes:
+        if node.kind == "input" and "[" not in node.name:
+            given = point[node.name]
+            values[node.name] = given if node.shape or node.name in graph.integer \
+                or plan.over_arrays else float(given)
+    return values
+
+
+def store(values: dict, line: Line, result) -> None:
+    """Keep a line's result as the generated code does (`+=` adds; an entry of a
+    list, dw[0] (lists.py), is set in its list), and its value at this line: a
+    snapshot, as later lines may change an array or a list in place."""
+    import numpy as np
+    if "[" in line.target:
+        listed, index = line.target[:-1].split("[")
+        if line.accumulate:
+            result = values[listed][int(index)] + result
+        values[listed][int(index)] = line.value = result
+        return
+    if line.accumulate:
+        result = values[line.target] + result
+    values[line.target] = result
+    line.value = result.copy() if isinstance(result, (np.ndarray, list)) else result
 

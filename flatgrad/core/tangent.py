@@ -28,7 +28,7 @@ from ..errors import FlatgradError
 from .gates import GATES, Gate
 from .graph import RESERVED, _fresh, _Taken
 from .plan import (Line, Plan, _fill, _has_gradient, _local_code, _np, _rename, build, chain,
-                   namespace, naming_the_line)
+                   inputs_at, namespace, naming_the_line, store)
 from .shapes import broadcast_shapes, describe
 
 MODES = ("forward", "hvp", "hessian")
@@ -403,14 +403,7 @@ def evaluate(tangents: TangentPlan, point: dict, directions: dict) -> dict:
     plan = tangents.base
     graph = plan.graph
     space = namespace(graph, plan.spelling)
-    values = {}
-    for name in graph.lists:   # the entries w[0] ... are read from the list w
-        values[name] = [float(entry) for entry in point[name]]
-    for node in graph.nodes:
-        if node.kind == "input" and "[" not in node.name:
-            given = point[node.name]
-            values[node.name] = given if node.shape or node.name in graph.integer \
-                or plan.over_arrays else float(given)
+    values = inputs_at(plan, point)
     for name, dot in zip(plan.wrt, tangents.directions):
         if name in graph.lists:
             values[dot] = [float(entry) for entry in directions[name]]
@@ -429,16 +422,5 @@ def evaluate(tangents: TangentPlan, point: dict, directions: dict) -> dict:
         else:
             with naming_the_line(line, graph, point):
                 result = eval(line.code, space, values)  # flatgrad's own generated line
-        if "[" in line.target:   # an entry of a list, dw[0] or dw_dot[0] (lists.py)
-            listed, index = line.target[:-1].split("[")
-            if line.accumulate:
-                result = values[listed][int(index)] + result
-            values[listed][int(index)] = line.value = result
-            continue
-        if line.accumulate:
-            result = values[line.target] + result
-        values[line.target] = line.value = result.copy() if isinstance(result, np.ndarray) \
-            else result
-        if isinstance(result, list):   # dw_dot = [0.0, ...]: its value before dw_dot[0] = ...
-            line.value = list(result)
+        store(values, line, result)
     return values
