@@ -1,5 +1,6 @@
 """Independent oracles for tests: SymPy spellings of flatgrad's gates, central differences."""
 import math
+import random
 
 import sympy as sp
 
@@ -78,3 +79,21 @@ def gate_formulas() -> list[tuple[str, str]]:
     out += [("square", "x**2"), ("cube", "x**3"), ("powi", "x**4"), ("powr", "x**2.5"),
             ("recip", "1/x"), ("div", "x / 4"), ("copy", "c = x\nc*y")]
     return out
+
+
+def gate_points(name: str, count: int, kinked=("max", "min"), at_zero=()) -> list[tuple]:
+    """`count` points of a gate row's domain, seeded by its name, clear of the kinks
+    of the gates named in `kinked` (two operands equal) and `at_zero` (also the first
+    operand at 0)."""
+    rng = random.Random(name)
+    ranges = DOMAIN.get(name, [(-2.5, 2.5)] * 2)
+    if name in ("powr", "recip", "div", "cbrt"):
+        ranges = [(0.3, 3.0), (0.3, 3.0)]
+    points = []
+    while len(points) < count:
+        point = tuple(round(rng.uniform(*ranges[min(i, len(ranges) - 1)]), 3) for i in range(2))
+        if name in kinked and (abs(point[0] - point[1]) < 1e-3
+                               or name in at_zero and abs(point[0]) < 1e-3):
+            continue
+        points.append(point)
+    return points

@@ -18,26 +18,18 @@ import sympy
 
 import flatgrad
 from flatgrad.core import gates
-from oracle import DOMAIN, gate_formulas, sympy_of
+from oracle import gate_formulas, gate_points, sympy_of
 from test_properties import (SYMBOLS, VARIABLES, build, compile_or_none, exact,
                              generated_or_none, near_a_kink)
 
 FORMULAS = gate_formulas()
 
 
+KINKED = ("max", "min", "abs", "relu")
+
+
 def _points(name, count):
-    rng = random.Random(name)
-    ranges = DOMAIN.get(name, [(-2.5, 2.5)] * 2)
-    if name in ("powr", "recip", "div", "cbrt"):
-        ranges = [(0.3, 3.0), (0.3, 3.0)]
-    points = []
-    while len(points) < count:
-        point = tuple(round(rng.uniform(*ranges[min(i, len(ranges) - 1)]), 3) for i in range(2))
-        if name in ("max", "min", "abs", "relu") and \
-                (abs(point[0] - point[1]) < 1e-3 or abs(point[0]) < 1e-3):
-            continue
-        points.append(point)
-    return points
+    return gate_points(name, count, kinked=KINKED, at_zero=KINKED)
 
 
 def _directional(function, args, direction, h=1e-6):

@@ -8,14 +8,13 @@ to rounding; in float32 the array program stays float32 and agrees to float32's
 precision.
 """
 import math
-import random
 
 import numpy as np
 import pytest
 
 import flatgrad
 from flatgrad.core import gates
-from oracle import DOMAIN, gate_formulas
+from oracle import gate_formulas, gate_points
 
 try:
     import numba  # noqa: F401
@@ -28,17 +27,7 @@ FORMULAS = gate_formulas()
 
 
 def _points(name, count):
-    rng = random.Random(name)
-    ranges = DOMAIN.get(name, [(-2.5, 2.5)] * 2)
-    if name in ("powr", "recip", "div", "cbrt"):
-        ranges = [(0.3, 3.0), (0.3, 3.0)]
-    points = []
-    while len(points) < count:
-        point = tuple(round(rng.uniform(*ranges[min(i, len(ranges) - 1)]), 3) for i in range(2))
-        if name in ("max", "min") and abs(point[0] - point[1]) < 1e-3:
-            continue
-        points.append(point)
-    return points
+    return gate_points(name, count)
 
 
 def _scalar(compiled, xs, ys):
