@@ -19,8 +19,7 @@ import sympy
 import flatgrad
 from flatgrad.core import gates
 from oracle import gate_formulas, gate_points, sympy_of
-from test_properties import (SYMBOLS, VARIABLES, build, compile_or_none, exact,
-                             generated_or_none, near_a_kink)
+from test_properties import SYMBOLS, VARIABLES, exact, usable_formulas
 
 FORMULAS = gate_formulas()
 
@@ -167,16 +166,7 @@ def test_the_two_layer_net_jvp_is_the_gradient_along_the_direction():
 def test_three_hundred_random_formulas_against_sympy_and_central_differences():
     rng = random.Random(20261202)
     checked = 0
-    for _ in range(1500):
-        formula = build(lambda options: rng.choice(list(options)), depth=3)
-        point = {name: rng.uniform(0.2, 1.8) * rng.choice([1, 1, -1]) for name in VARIABLES}
-        g = compile_or_none(formula)
-        if g is None or near_a_kink(formula.expr, point):
-            continue
-        result = generated_or_none(g, point)
-        if result is None or not all(map(math.isfinite, (result[0], *result[1]))) \
-                or max(abs(d) for d in result[1]) > 1e4:
-            continue
+    for formula, point, g, result in usable_formulas(rng, 1500):
         direction = [rng.uniform(-1, 1) for _ in VARIABLES]
         references = [exact(formula.expr.diff(SYMBOLS[n]), point) for n in VARIABLES]
         if not all(math.isfinite(r) for r in references):

@@ -147,6 +147,22 @@ def compile_or_none(formula: Formula):
         return None
 
 
+def usable_formulas(rng, tries: int):
+    """Random formulas at random points where flatgrad's own value and gradient are
+    finite and moderate, away from kinks: (formula, point, compiled, (value, grads))."""
+    for _ in range(tries):
+        formula = build(lambda options: rng.choice(list(options)), depth=3)
+        point = {name: rng.uniform(0.2, 1.8) * rng.choice([1, 1, -1]) for name in VARIABLES}
+        compiled = compile_or_none(formula)
+        if compiled is None or near_a_kink(formula.expr, point):
+            continue
+        result = generated_or_none(compiled, point)
+        if result is None or not all(map(math.isfinite, (result[0], *result[1]))) \
+                or max(abs(d) for d in result[1]) > 1e4:
+            continue
+        yield formula, point, compiled, result
+
+
 def check_against_sympy(formula: Formula, point: dict[str, float]) -> None:
     compiled = compile_or_none(formula)
     assume(compiled is not None)

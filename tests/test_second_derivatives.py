@@ -13,8 +13,7 @@ import sympy
 import flatgrad
 from oracle import gate_formulas, sympy_of
 from test_forward_mode import _points
-from test_properties import (SYMBOLS, VARIABLES, build, compile_or_none, exact,
-                             generated_or_none, near_a_kink)
+from test_properties import SYMBOLS, VARIABLES, exact, usable_formulas
 
 REFERENCE = "(x+σ(y))/(σ(x)+(x+y)²)"
 NEURON = "σ(w0*x0 + w1*x1 + w2)"
@@ -70,16 +69,7 @@ def test_the_hvp_is_the_gradients_own_derivative():
 def test_a_hundred_random_formulas_against_sympys_hessian():
     rng = random.Random(1202)
     checked = 0
-    for _ in range(1000):
-        formula = build(lambda options: rng.choice(list(options)), depth=3)
-        point = {name: rng.uniform(0.2, 1.8) * rng.choice([1, 1, -1]) for name in VARIABLES}
-        g = compile_or_none(formula)
-        if g is None or near_a_kink(formula.expr, point):
-            continue
-        result = generated_or_none(g, point)
-        if result is None or not all(map(math.isfinite, (result[0], *result[1]))) \
-                or max(abs(d) for d in result[1]) > 1e4:
-            continue
+    for formula, point, g, result in usable_formulas(rng, 1000):
         symbols = [SYMBOLS[n] for n in VARIABLES]
         want = [[exact(formula.expr.diff(a).diff(b), point) for b in symbols] for a in symbols]
         if not all(math.isfinite(w) and abs(w) < 1e6 for row in want for w in row):
