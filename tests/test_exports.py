@@ -13,17 +13,7 @@ from conftest import REFERENCE, ROOT, TWO_LAYER_NET
 
 import flatgrad
 
-CONV_LAYER = """
-images: NxCxHxW
-K: FxCx3x3
-V: LxF
-c: Lx1
-y: N
-maps = relu(conv2d(images, K))
-pooled = sum(sum(maps, axis=3), axis=2)
-scores = V @ pooled.T + c
-loss = softmax_loss(scores, y)
-"""
+CONV_LAYER = (ROOT / "examples" / "conv_layer.txt").read_text(encoding="utf-8")
 H, D, C, N = 4, 3, 3, 5
 
 
