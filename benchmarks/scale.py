@@ -24,6 +24,7 @@ takes about half a minute to build it).
 
 Run from the repository root:  python benchmarks/scale.py [--quick]
                                python benchmarks/scale.py --family [--against DIR] [--sympy]
+                                                          [--profile lean]
 
 Profile of the family at N = 10,000 (cProfile, and CPU times of each step):
 before the changes below, flatgrad's own steps took about two thirds of the
@@ -127,12 +128,12 @@ import gc, json, sys, time, timeit
 import flatgrad   # before perf, which would put this checkout first on the path
 sys.path.insert(0, sys.argv[2])
 from perf import family
-n = int(sys.argv[1])
-flatgrad.compile("(x+σ(y))/(σ(x)+(x+y)²)").value_and_grad(3.0, -4.0)   # imports, templates
+n, profile = int(sys.argv[1]), sys.argv[3]
+flatgrad.compile("(x+σ(y))/(σ(x)+(x+y)²)", profile=profile).value_and_grad(3.0, -4.0)
 text = family(n)
 gc.collect()
 cpu, wall = time.process_time(), time.perf_counter()
-g = flatgrad.compile(text)
+g = flatgrad.compile(text, profile=profile)
 g.value_and_grad(0.3, -0.2)
 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 space = {}
@@ -144,9 +145,10 @@ print(json.dumps({"cpu": cpu, "wall": wall, "call": best, "package": flatgrad.__
 """
 
 
-def family_row(n: int, checkout: Path) -> dict:
+def family_row(n: int, checkout: Path, profile: str = "fast") -> dict:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(n), str(Path(__file__).parent)],
+    done = subprocess.run([sys.executable, "-c", CHILD, str(n), str(Path(__file__).parent),
+                           profile],
                           capture_output=True, text=True, env=env, cwd=checkout, check=True)
     row = json.loads(done.stdout.strip().splitlines()[-1])
     assert Path(row.pop("package")).resolve().is_relative_to(checkout), (row, checkout)
@@ -161,10 +163,11 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((a - mx) * (b - my) for a, b in logs) / sum((a - mx) ** 2 for a, _ in logs)
 
 
-def family_table(sizes, repeats: int, against: Path | None) -> None:
+def family_table(sizes, repeats: int, against: Path | None, profile: str = "fast") -> None:
     here = Path(__file__).resolve().parent.parent
     versions = {"this": here} | ({"other": against.resolve()} if against else {})
-    print("Σ σ(aᵢx + bᵢy)·(x − cᵢ)²: best of", repeats, "fresh processes per size"
+    print(f"Σ σ(aᵢx + bᵢy)·(x − cᵢ)², profile {profile}: best of", repeats,
+          "fresh processes per size"
           + (f", this checkout and {against} taking turns" if against else ""))
     columns = "".join(f"  {v + ' CPU s':>13}  {v + ' µs/term':>15}" for v in versions)
     ratio = f"  {'CPU other/this':>14}  {'call other/this':>15}" if against else ""
@@ -173,7 +176,7 @@ def family_table(sizes, repeats: int, against: Path | None) -> None:
     for n in sizes:
         for _ in range(repeats):
             for version, checkout in versions.items():
-                row = family_row(n, checkout)
+                row = family_row(n, checkout, profile)
                 kept = best[version].setdefault(n, row)
                 for key in row:
                     kept[key] = min(kept[key], row[key])
@@ -202,23 +205,29 @@ n = int(sys.argv[1])
 g = flatgrad.compile(family(n))
 space = {}
 exec(compile(g.source, "<module>", "exec"), space)   # flatgrad's own output
-ours, theirs = space["f_and_grad"], sympy_gradient(family_sympy(n))
-a, b = ours(0.3, -0.2), theirs(0.3, -0.2)
-assert abs(a[1][0] - b[1][0]) <= 1e-9 * abs(b[1][0]), (a, b)
-times = {"flatgrad": [], "SymPy": []}
-for _ in range(7):
-    for name, fn in (("flatgrad", ours), ("SymPy", theirs)):
+lean = {}
+exec(compile(flatgrad.compile(family(n), profile="lean").source, "<lean>", "exec"), lean)
+candidates = {"fast": space["f_and_grad"], "lean": lean["f_and_grad"],
+              "SymPy": sympy_gradient(family_sympy(n))}
+b = candidates["SymPy"](0.3, -0.2)
+for fn in candidates.values():
+    a = fn(0.3, -0.2)
+    assert abs(a[1][0] - b[1][0]) <= 1e-9 * abs(b[1][0]), (a, b)
+times = {name: [] for name in candidates}
+for _ in range(9):
+    for name, fn in candidates.items():
         times[name].append(min(timeit.repeat(lambda: fn(0.3, -0.2), number=20, repeat=3)) / 20)
 median = {name: statistics.median(t) for name, t in times.items()}
 for name, t in median.items():
     print(f"  {name:<9} {t * 1e6:8.0f} µs  ({t / n * 1e9:.0f} ns a term)")
-print(f"  flatgrad / SymPy: {median['flatgrad'] / median['SymPy']:.2f}×")
+for name in ("fast", "lean"):
+    print(f"  flatgrad {name} / SymPy: {median[name] / median['SymPy']:.2f}×")
 """
 
 
 def sympy_side_by_side(n: int) -> None:
-    print(f"\nOne call at N = {n:,}: the generated f_and_grad and SymPy cse + lambdify, "
-          "taking turns in one process (median of 7)", flush=True)
+    print(f"\nOne call at N = {n:,}: the generated f_and_grad (fast and lean profiles) and "
+          "SymPy cse + lambdify, taking turns in one process (median of 9)", flush=True)
     done = subprocess.run([sys.executable, "-c", SYMPY_SIDE_BY_SIDE, str(n),
                            str(Path(__file__).parent)], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
@@ -230,7 +239,9 @@ def main() -> None:
         against = Path(sys.argv[sys.argv.index("--against") + 1]) \
             if "--against" in sys.argv else None
         sizes = FAMILY_SIZES[:5] if "--quick" in sys.argv else FAMILY_SIZES
-        family_table(sizes, 1 if "--quick" in sys.argv else 3, against)
+        profile = sys.argv[sys.argv.index("--profile") + 1] if "--profile" in sys.argv \
+            else "fast"
+        family_table(sizes, 1 if "--quick" in sys.argv else 3, against, profile)
         if "--sympy" in sys.argv:
             sympy_side_by_side(1000)
         return

@@ -241,7 +241,10 @@ def compile(expr, wrt=None, inputs=None, names: str | None = None,
     wrt: the inputs to differentiate (default: all of them).
     names: "cs231n" (sigy, num, den, invden ...; the default) or "numbered" (s0, s1 ...).
     grad_prefix: "d" (the default) gives dx; "grad_" gives grad_x.
-    profile: "fast" (unit factors folded; the default) or "teach" (the notes' `(1) * dden`).
+    profile: "fast" (unit factors folded; the default), "teach" (the notes' `(1) * dden`)
+        or "lean" (fast, with copies and one-use lines folded into their readers and
+        an input's gradient summed at the end: the same numbers in fewer lines, for
+        the speed of a big formula; the reverse gradient only, core/lean.py).
     style: a listing of the course material, "cs231n", "plain" or "slides": a preset
         of names, grad_prefix and profile (the options given override it), plus the
         order of the chain rule's factors and the output's seed line (core/styles.py).

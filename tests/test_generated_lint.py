@@ -161,7 +161,10 @@ SCALAR_CASES = [
                            "stage error"], SCALAR)
     for target in ("python", "numpy", "numba") for profile in ("fast", "teach")
     # numba compiles a large formula for seconds: once is enough
-    if not (target == "numba" and profile == "teach" and text in (SUM30, INPUTS60))]
+    if not (target == "numba" and profile == "teach" and text in (SUM30, INPUTS60))] + [
+    pytest.param(text, "python", "lean", id=f"{name}-python-lean")
+    for name, text in zip(["reference", "sum30", "inputs60", "long names", "medium",
+                           "stage error"], SCALAR)]
 
 
 @pytest.mark.parametrize("text, target, profile", SCALAR_CASES)

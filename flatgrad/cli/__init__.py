@@ -60,7 +60,8 @@ def _add_formula_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="f", help="the generated function's name")
     parser.add_argument("--profile", choices=PROFILES,
                         help="fast (the default) folds unit factors; teach writes (1) * dden "
-                             "as the notes do")
+                             "as the notes do; lean also folds copies and one-use lines "
+                             "(the same numbers, faster on big formulas)")
     parser.add_argument("--style", choices=tuple(STYLES),
                         help="a listing of the notes: cs231n (dx = (1) * dxpy), plain "
                              "(dfdx = 1.0 * dfdq) or slides (grad_L = 1.0, s0 ... s3); a "

@@ -117,7 +117,7 @@ class Gate:
             return self.numpy or numpy_spelling(self.forward)
         if spelling == "numba" and self.numba:
             return self.numba
-        return self.fast if profile == "fast" and self.fast else self.forward
+        return self.fast if profile != "teach" and self.fast else self.forward
 
     @property
     def as_call(self) -> str:
@@ -134,7 +134,7 @@ class Gate:
                 return self.numpy_local[i]
             python = self.local_form(i, profile)
             return None if python is None else numpy_spelling(python)
-        return self.fast_local[i] if profile == "fast" and self.fast_local else self.local[i]
+        return self.fast_local[i] if profile != "teach" and self.fast_local else self.local[i]
 
     def vjp_form(self, i: int, ranks: tuple[int, ...], spelling: str = "numpy") -> str | None:
         """The VJP of a gate over whole arrays (None for an elementwise gate)."""

@@ -33,7 +33,7 @@ from .graph import Graph, Node
 from .styles import Style
 from .shapes import broadcast_shapes, describe
 
-PROFILES = ("fast", "teach")
+PROFILES = ("fast", "lean", "teach")
 SPELLINGS = ("python", "numpy", "numba", "torch", "jax")
 ARRAY_SPELLINGS = ("numpy", "torch", "jax")   # libraries of whole-array operations
 _OPERAND = {"a": 0, "b": 1}
@@ -217,6 +217,10 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     if style and style.fuse:
         from .fuse import fuse
         fuse(plan)
+    if profile == "lean":
+        from .lean import lean
+        if vjp or not lean(plan):   # a plan lean leaves alone is a fast one
+            plan.profile = "fast"
     if graph.lists:
         from .lists import gather
         gather(plan)

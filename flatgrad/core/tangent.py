@@ -121,11 +121,13 @@ def _drop_dead_lines(tangents: TangentPlan) -> None:
 
 def _gate_by_gate(plan: Plan) -> Plan:
     """A plan with one line per gate: tangents are the gates' own (a style that writes
-    a statement whole, core/fuse.py, is planned again without that)."""
-    if plan.style is None or not plan.style.fuse:
+    a statement whole, core/fuse.py, is planned again without that, and the lean
+    profile's folded lines, core/lean.py, are planned again as fast)."""
+    fused = plan.style is not None and plan.style.fuse
+    if not fused and plan.profile != "lean":
         return plan
-    return build(plan.graph, plan.wrt, plan.profile, plan.spelling,
-                 style=replace(plan.style, fuse=False))
+    return build(plan.graph, plan.wrt, "fast" if plan.profile == "lean" else plan.profile,
+                 plan.spelling, style=replace(plan.style, fuse=False) if fused else plan.style)
 
 
 def _start(plan: Plan, mode: str) -> TangentPlan:

@@ -199,6 +199,8 @@ class Passes:
             return [text for _, text in pairs]
 
         def header(group):
+            if not group.header:
+                return ""
             first, *rest = wrap_code(group.header, LINE_LENGTH - indent - len("# backprop "))
             return "\n".join([first] + ["#          " + part for part in rest])
 

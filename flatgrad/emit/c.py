@@ -278,7 +278,9 @@ def declaration(params: list[str], head: str) -> str:
 
 
 def _c_header(header: str, translator: Translator) -> str:
-    """A backprop comment's `stage = formula`, in C."""
+    """A backprop comment's `stage = formula`, in C ("" for none)."""
+    if not header:
+        return ""
     target, _, code = header.partition(" = ")
     try:
         return f"{translator.name(target)} = {translator.expr(code)}"

@@ -75,9 +75,11 @@ def dot_source(plan: Plan, point: dict | None = None, digits: int = 3,
     A value used more than once runs to a fork point: its trunk carries the value
     and the total gradient, each branch its own share."""
     graph = plan.graph
-    if len(plan.forward) < len(graph.stages):
-        # a plan that writes statements whole (core/fuse.py): the circuit is gate by gate
-        plan = build(graph, plan.wrt, plan.profile, plan.spelling)
+    if len(plan.forward) < len(graph.stages) or plan.profile == "lean":
+        # a plan that writes statements whole (core/fuse.py) or folds lines into
+        # others (core/lean.py): the circuit is gate by gate
+        plan = build(graph, plan.wrt, "fast" if plan.profile == "lean" else plan.profile,
+                     plan.spelling)
     known: dict = evaluate(plan, point) if point is not None else {}
     shares = {(line.stage, line.operand): line.share for line in plan.backward_lines
               if line.stage >= 0}

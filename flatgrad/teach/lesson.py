@@ -22,6 +22,7 @@ from ..core import gates as gate_table
 from ..core.plan import Line, Plan, evaluate
 from ..core.parse import pretty_statements
 from ..core.shapes import describe
+from ..errors import FlatgradError
 from .typeset import program_trees
 
 
@@ -96,6 +97,9 @@ def is_vjp(line: Line) -> bool:
 
 def build(plan: Plan, point: dict[str, float]) -> Lesson:
     graph = plan.graph
+    if plan.profile == "lean":
+        raise FlatgradError("the lean profile folds the lines a lesson explains one by one "
+                            "into others: use --profile fast or teach")
     if graph.has_arrays:   # array values may come as lists
         point = {name: np.asarray(value) if name in graph.inputs and graph.shape_of(name)
                  else value for name, value in point.items()}
