@@ -127,6 +127,8 @@ def broadcast(*operands: Operand) -> tuple:
 
 
 def broadcast_shapes(a: tuple, b: tuple, first=None, second=None) -> tuple:
+    if not a or a == b:   # the common case, a scalar formula: nothing to align
+        return tuple(b)
     width = max(len(a), len(b))
     a = (1,) * (width - len(a)) + tuple(a)
     b = (1,) * (width - len(b)) + tuple(b)
