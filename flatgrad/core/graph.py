@@ -173,7 +173,7 @@ class Stager:
                 hint = None if self.shapes else DECLARE_SHAPES
                 raise self.program.error(str(err), token, hint=hint) from None
             raise
-        if not gate.on_scalars and not any(a in self.on_arrays for a in args):
+        if not gate.on_scalars and self.on_arrays.isdisjoint(args):
             called = gate.call or gate.operator or gate.name
             if self.shapes:
                 raise self.program.error(f"{called} needs an array: here it gets scalars only",

@@ -457,9 +457,10 @@ def _shunting_yard(program: Program, tokens: list[Token], out: list, terminator:
         else:
             if token.kind == "op" and token.text in BINARY:
                 prec, assoc = BINARY[token.text]
-                while ops and ops[-1][0] in ("binary", "prefix") and (
-                        precedence(ops[-1]) > prec or
-                        (precedence(ops[-1]) == prec and assoc == "left")):
+                while ops and ops[-1][0] in ("binary", "prefix"):
+                    top = precedence(ops[-1])
+                    if top < prec or top == prec and assoc != "left":
+                        break
                     reduce_top()
                 ops.append(("binary", token, None))
                 expect_operand = True
