@@ -539,7 +539,7 @@ def _stem_name(graph: Graph, node: Node) -> str:
         return name
     if node.gate.short:
         return node.gate.short
-    short = re.sub(r"\{(a|b)\}", "", node.gate.stem)
+    short = _fill_stem(node.gate.stem, {"a": "", "b": ""})
     return short if len(short) >= 3 else node.gate.name
 
 
