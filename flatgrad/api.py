@@ -322,8 +322,10 @@ def stage(expr, inputs=None, names="cs231n", grad_prefix="d", name="f", gates="s
         if declared.setdefault(key, dims) != dims:
             raise FlatgradError(f"{key} is declared {describe(declared[key])} in the program "
                                 f"but {describe(dims)} in shapes")
-    return graph_stage.stage(parse(text, inputs), inputs=inputs, level=gates, naming=names,
-                             grad_prefix=grad_prefix, function=name, declared=declared)
+    with _collector_paused():   # as in compile: tokens and nodes all live to the end
+        return graph_stage.stage(parse(text, inputs), inputs=inputs, level=gates,
+                                 naming=names, grad_prefix=grad_prefix, function=name,
+                                 declared=declared)
 
 
 def _target(graph: graph_stage.Graph, target: str | None):

@@ -134,9 +134,10 @@ class Stager:
         if text is None:
             text = _number_text(value)
         key = ("const", text)
-        if key not in self.cache:
-            self.cache[key] = self._add(Node(0, "const", text=text, value=float(value)))
-        return self.cache[key]
+        index = self.cache.get(key)
+        if index is None:
+            index = self.cache[key] = self._add(Node(0, "const", text=text, value=float(value)))
+        return index
 
     def gate(self, name: str, *args: int, expand: bool = True, token: Token | None = None) -> int:
         gate = self.table[name]
@@ -149,26 +150,30 @@ class Stager:
         if rule is not None:
             return rule(self, *args)
         token = token or self.token
-        if all(self.is_const(a) for a in args):
+        if all(self.nodes[a].kind == "const" for a in args):
             return self._fold(gate, args, token)
         key = (name, args)
-        if key not in self.cache:
+        index = self.cache.get(key)
+        if index is None:
             shape = self._shape(gate, args, token)
-            self.cache[key] = self._add(Node(0, "stage", gate=gate, args=args, token=token,
-                                             shape=shape))
-
-        return self.cache[key]
+            index = self.cache[key] = self._add(Node(0, "stage", gate=gate, args=args,
+                                                     token=token, shape=shape))
+        return index
 
     def _shape(self, gate: Gate, args, token) -> tuple:
         """The gate's output shape by its shape rule; its label operands checked."""
-        operands = [Operand(self._label(a), self.nodes[a].shape, self.nodes[a].value)
-                    for a in args]
         try:
-            shape = gate.shape(*operands)
-        except ShapeError as err:
-            hint = None if self.shapes else DECLARE_SHAPES
-            raise self.program.error(str(err), token, hint=hint) from None
-        if not gate.on_scalars and not any(a in self.on_arrays for a in args):
+            shape = gate.shape(*self._operands(args, labelled=False))
+        except ShapeError:
+            # the rule's message names its operands: only now are their labels
+            # worth building (each costs a name pattern filled in), so ask again
+            try:
+                gate.shape(*self._operands(args, labelled=True))
+            except ShapeError as err:
+                hint = None if self.shapes else DECLARE_SHAPES
+                raise self.program.error(str(err), token, hint=hint) from None
+            raise
+        if not gate.on_scalars and self.on_arrays.isdisjoint(args):
             called = gate.call or gate.operator or gate.name
             if self.shapes:
                 raise self.program.error(f"{called} needs an array: here it gets scalars only",
@@ -189,6 +194,11 @@ class Stager:
                     hint="labels have no gradient; give them their own input")
         return shape
 
+    def _operands(self, args, labelled: bool) -> list[Operand]:
+        """The shape rule's operands; a rule reads their labels for its messages only."""
+        return [Operand(self._label(a) if labelled else "", self.nodes[a].shape,
+                        self.nodes[a].value) for a in args]
+
     def _label(self, index: int) -> str:
         node = self.nodes[index]
         if node.kind == "const":
@@ -201,7 +211,7 @@ class Stager:
             operand = self.nodes[arg]
             parts[letter] = _const_word(operand) if operand.kind == "const" else \
                 operand.label or operand.gate.short or operand.gate.name
-        name = re.sub(r"\{(a|b)\}", lambda m: parts[m.group(1)], node.gate.stem)
+        name = _fill_stem(node.gate.stem, parts)
         if len(name) <= MAX_NAME_LENGTH and name.isidentifier():
             return name
         return node.gate.short or node.gate.name
@@ -210,7 +220,7 @@ class Stager:
     def _add(self, node: Node) -> int:
         node.index = len(self.nodes)
         self.nodes.append(node)
-        if node.shape or any(a in self.on_arrays for a in node.args):
+        if node.shape or not self.on_arrays.isdisjoint(node.args):
             self.on_arrays.add(node.index)
         return node.index
 
@@ -247,7 +257,7 @@ class Stager:
                     raise self.program.error("number too large for a float", item.token)
                 # a float literal stays a float (3.5e2 is 350.0, not 350)
                 literal = item.text.replace("_", "")
-                is_float = any(c in literal for c in ".eE") and float(item.value).is_integer()
+                is_float = float(item.value).is_integer() and any(c in literal for c in ".eE")
                 stack.append(self.const(item.value, repr(float(item.value)) if is_float
                                         else None))
             elif isinstance(item, Name):
@@ -524,20 +534,35 @@ def _stem_name(graph: Graph, node: Node) -> str:
     for letter, arg in zip("ab", node.args):
         operand = graph.nodes[arg]
         parts[letter] = operand.name if operand.kind != "const" else _const_word(operand)
-    name = re.sub(r"\{(a|b)\}", lambda m: parts[m.group(1)], node.gate.stem)
+    name = _fill_stem(node.gate.stem, parts)
     if len(name) <= MAX_NAME_LENGTH and name.isidentifier():
         return name
     if node.gate.short:
         return node.gate.short
-    short = re.sub(r"\{(a|b)\}", "", node.gate.stem)
+    short = _fill_stem(node.gate.stem, {"a": "", "b": ""})
     return short if len(short) >= 3 else node.gate.name
 
 
+def _fill_stem(stem: str, parts: dict[str, str]) -> str:
+    """A gate's name pattern ("{a}p{b}") with its operands' names put in. Plain
+    replacing is safe: the names put in are words, never holding a "{b}"."""
+    for letter, part in parts.items():
+        stem = stem.replace("{" + letter + "}", part)
+    return stem
+
+
 def _const_word(node: Node) -> str:
-    for word, (text, _) in gate_table.CONSTANTS.items():
-        if text == node.text and word.isascii():
-            return word
+    word = _CONSTANT_WORDS.get(node.text)
+    if word is not None:
+        return word
     return node.text if node.text.isdigit() else "c"
+
+
+# math.pi -> pi: the first ASCII word for each named constant's text
+_CONSTANT_WORDS: dict[str, str] = {}
+for _word, (_text, _) in gate_table.CONSTANTS.items():
+    if _word.isascii():
+        _CONSTANT_WORDS.setdefault(_text, _word)
 
 
 class _Taken(set):

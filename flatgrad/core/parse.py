@@ -16,6 +16,7 @@ import keyword
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import FlatgradError
 from .gates import OPERATORS
@@ -62,10 +63,14 @@ _SUBSCRIPT = re.compile(r"\[ *\d+ *\]")
 _MATH_CALL = re.compile(r"(?<![\w.])math\.(?=[A-Za-z_]\w*\s*\()")
 # Longest first, so '**' wins over '*'.
 _SYMBOL_RE = re.compile("|".join(re.escape(s) for s in _SYMBOLS))
+# The symbols that start no longer one: read without the pattern above.
+_LONE_SYMBOLS = frozenset(s for s in _SYMBOLS if len(s) == 1
+                          and not any(t != s and t.startswith(s) for t in _SYMBOLS))
 
 
-@dataclass(frozen=True)
-class Token:
+# The parser's records are named tuples: as immutable as frozen dataclasses, and
+# three times cheaper to make (a formula of 10,000 terms has 185,000 tokens).
+class Token(NamedTuple):
     kind: str      # num, name, op, sup, lparen, rparen, comma, sep, assign, end
     text: str
     line: int
@@ -73,21 +78,18 @@ class Token:
     width: int = 1
 
 
-@dataclass(frozen=True)
-class Num:
+class Num(NamedTuple):
     value: float
     text: str
     token: Token
 
 
-@dataclass(frozen=True)
-class Name:
+class Name(NamedTuple):
     name: str
     token: Token
 
 
-@dataclass(frozen=True)
-class Apply:
+class Apply(NamedTuple):
     """Apply a gate (an operator or a called function) to the last `nargs` items."""
     func: str          # gate name for operators; the name as called for functions
     nargs: int
@@ -177,7 +179,7 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("sup", digits, line, col, j - i))
             i = j
             continue
-        notes_call = _MATH_CALL.match(source, i)
+        notes_call = _MATH_CALL.match(source, i) if ch == "m" else None
         if notes_call:
             i = notes_call.end()   # the notes' math.exp(x) is the gate exp(x)
             continue
@@ -229,10 +231,13 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("op", TRANSPOSE, line, col, 2))
             i += 2
             continue
-        match = _SYMBOL_RE.match(source, i)
-        if match is None:
-            _fail(source, f"unexpected character {ch!r} (U+{ord(ch):04X})", line, col)
-        symbol = match.group(0)
+        if ch in _LONE_SYMBOLS:
+            symbol = ch
+        else:
+            match = _SYMBOL_RE.match(source, i)
+            if match is None:
+                _fail(source, f"unexpected character {ch!r} (U+{ord(ch):04X})", line, col)
+            symbol = match.group(0)
         if symbol == "|":
             _bars(source, i, line, col)
         if symbol in REFUSED:
@@ -452,9 +457,10 @@ def _shunting_yard(program: Program, tokens: list[Token], out: list, terminator:
         else:
             if token.kind == "op" and token.text in BINARY:
                 prec, assoc = BINARY[token.text]
-                while ops and ops[-1][0] in ("binary", "prefix") and (
-                        precedence(ops[-1]) > prec or
-                        (precedence(ops[-1]) == prec and assoc == "left")):
+                while ops and ops[-1][0] in ("binary", "prefix"):
+                    top = precedence(ops[-1])
+                    if top < prec or top == prec and assoc != "left":
+                        break
                     reduce_top()
                 ops.append(("binary", token, None))
                 expect_operand = True

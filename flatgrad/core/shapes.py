@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import FlatgradError
 
@@ -27,8 +27,7 @@ class ShapeError(Exception):
     """A shape rule's complaint; inference adds where it happened."""
 
 
-@dataclass(frozen=True)
-class Operand:
+class Operand(NamedTuple):   # one per operand of every gate staged: cheap to make
     label: str                 # how the user knows it: a name, a constant, a stage's name
     shape: tuple
     value: float | None = None  # a constant's value (an axis)
@@ -127,6 +126,8 @@ def broadcast(*operands: Operand) -> tuple:
 
 
 def broadcast_shapes(a: tuple, b: tuple, first=None, second=None) -> tuple:
+    if not a or a == b:   # the common case, a scalar formula: nothing to align
+        return tuple(b)
     width = max(len(a), len(b))
     a = (1,) * (width - len(a)) + tuple(a)
     b = (1,) * (width - len(b)) + tuple(b)
