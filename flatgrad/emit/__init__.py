@@ -191,11 +191,18 @@ class Passes:
 
     def __init__(self, plan: Plan, with_values: bool = False, printer=None, indent: int = 4):
         printer = printer or (lambda lines: tagged(plan, lines, with_values, indent))
-        self.pairs: list[tuple] = []
+        # the printed plan lines and their texts side by side, not as one pair each: a
+        # long plan's pairs, all alive till the end, would make the garbage collector
+        # walk every object the compile holds, again and again
+        self.lines: list[Line] = []
+        self.texts: list[str] = []
 
         def texts(lines):
             pairs = printer(lines)
-            self.pairs += [pair for pair in pairs if pair[0] is not None]
+            for line, text in pairs:
+                if line is not None:
+                    self.lines.append(line)
+                    self.texts.append(text)
             return [text for _, text in pairs]
 
         def header(group):
@@ -210,10 +217,15 @@ class Passes:
             "zeros": texts(plan.zeros),
         }
 
+    @property
+    def pairs(self) -> zip:
+        """(plan line, printed text), every printed plan line in order."""
+        return zip(self.lines, self.texts)
+
     @cached_property
     def code(self) -> str:
         """Every printed line, for the checks of what the module must import."""
-        return "\n".join(text for _, text in self.pairs)
+        return "\n".join(self.texts)
 
 
 def signature(plan: Plan) -> dict:
@@ -309,7 +321,9 @@ def helpers(plan: Plan, code: str, spelling: str) -> list[str]:
     """The sources of the helpers `code` calls, under the module's own names."""
     from ..core.gates import helper_table, helpers_for
     from ..core.plan import _rename
-    names = {used: name for name, used in plan.graph.globals.items()}
+    # only the globals this module renames: the sub over every printed line is the
+    # slow part of a long plan's emit, and most modules rename nothing
+    names = {used: name for name, used in plan.graph.globals.items() if used != name}
     unrenamed = re.sub(r"\b(%s)(?=\()" % "|".join(map(re.escape, names)),
                        lambda m: names[m.group(1)], code) if names else code
     table = helper_table(spelling)
@@ -327,17 +341,23 @@ def line_map(source: str, pairs) -> dict[int, Line]:
     A line wrapped over several physical lines is found by its first, which holds
     the tag, and maps every one of them: a traceback names the physical line of
     the failing operation."""
-    by_text: dict[str, tuple] = {}
+    by_first: dict[str, Line] = {}
+    continued: dict[str, list[str]] = {}   # a wrapped line's further physical lines
     for line, text in pairs:
-        first, *rest = [part.strip() for part in text.split("\n")]
-        by_text.setdefault(first, (line, rest))
+        if "\n" in text:
+            first, *rest = [part.strip() for part in text.split("\n")]
+            if first not in by_first:
+                continued[first] = rest
+        else:
+            first = text.strip()
+        by_first.setdefault(first, line)
     physical = [text.strip() for text in source.split("\n")]
     mapped: dict[int, Line] = {}
     for index, text in enumerate(physical):
-        found = by_text.get(text)
-        if found is None or index + 1 in mapped:
+        line = by_first.get(text)
+        if line is None or index + 1 in mapped:
             continue
-        line, rest = found
+        rest = continued.get(text, ())
         if not rest:
             mapped[index + 1] = line
         elif physical[index + 1:index + 1 + len(rest)] == rest:
