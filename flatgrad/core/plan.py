@@ -198,7 +198,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
             line.code = _vjp(plan, line, held) if node.index in over_arrays and arrays \
                 else _chain_code(plan, node, i, upstream, texts)
             lines.append(line)
-            contributions.setdefault(arg, []).append(line)
+            if arrays:   # only the shape passes read them
+                contributions.setdefault(arg, []).append(line)
             assigned.add(arg)
         # the header is the stage's line as the notes write it: the forward line
         # itself where its template is the notes' own

@@ -158,7 +158,7 @@ def tagged(plan: Plan, lines: list[Line], with_values: bool = False,
     and leaves the layout alone: it may run past the line's end."""
     shapes = plan.graph.has_arrays
     room = LINE_LENGTH - indent
-    tags, values = [], []
+    printed = []   # (line, tag, value, physical lines)
     for line in lines:
         tag = f"# ({line.ref})" if line.ref else "#"
         if shapes:
@@ -166,21 +166,22 @@ def tagged(plan: Plan, lines: list[Line], with_values: bool = False,
             tag += " " + describe(held)
             if held != whole:
                 tag += f", broadcasts to {describe(whole)}"
-        tags.append("" if tag == "#" else tag)
-        values.append(f" {line.target} becomes {format_value(line.value)}"
-                      if with_values and line.value is not None else "")
-    wrapped = [wrap_code(line.text, room, min(len(tag) + 2, room - CODE_ROOM) if tag else 0)
-               for line, tag in zip(lines, tags)]
-    width = min(max((len(physical[0]) for physical in wrapped), default=0),
+        if tag == "#":
+            tag = ""
+        value = f" {line.target} becomes {format_value(line.value)}" \
+            if with_values and line.value is not None else ""
+        physical = wrap_code(line.text, room, min(len(tag) + 2, room - CODE_ROOM) if tag else 0)
+        printed.append((line, tag, value, physical))
+    width = min(max((len(physical[0]) for *_, physical in printed), default=0),
                 COMMENT_COLUMN_LIMIT)
     out: list[tuple] = []
-    for line, tag, value, (first, *rest) in zip(lines, tags, values, wrapped):
+    for line, tag, value, (first, *rest) in printed:
         if line.why:
             out.append((None, wrap_comment(line.why, room)))
         if tag or value:   # aligned with the others' tags, unless that would run too far
             column = min(width, room - len(tag) - 2)
             first = f"{first.ljust(column)}  {tag or '#'}{value}"
-        out.append((line, "\n".join([first] + rest)))
+        out.append((line, "\n".join([first, *rest]) if rest else first))
     return out
 
 
