@@ -151,9 +151,11 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays, style=style)
     stages = graph.stages
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
-    # every node's text as an operand, worked out once: each stage's lines read it
-    # two or three times over
-    texts = [graph.operand_text(index) for index in range(len(graph.nodes))]
+    # each node's operands as its lines write them, worked out once: its forward line,
+    # header and local gradients all read them (tuples of strings, which the garbage
+    # collector soon stops tracking)
+    text = [graph.operand_text(index) for index in range(len(graph.nodes))]
+    texts = [tuple([text[a] for a in node.args]) for node in graph.nodes]
     for node in stages:
         plan.forward.append(Line(node.name, _forward_code(plan, node, profile, texts),
                                  ref[node.index], node=node.index))
@@ -254,7 +256,7 @@ def _operands(graph: Graph, node: Node) -> list[str]:
     return [graph.operand_text(a) for a in node.args]
 
 
-def _forward_code(plan: Plan, node: Node, profile: str, texts: list[str] | None = None) -> str:
+def _forward_code(plan: Plan, node: Node, profile: str, texts: list[tuple] | None = None) -> str:
     return _fill(plan.graph, node, _forward_template(plan, node, profile), texts)
 
 
@@ -267,12 +269,12 @@ def _forward_template(plan: Plan, node: Node, profile: str) -> str:
     return template
 
 
-def _fill(graph: Graph, node: Node, template: str, texts: list[str] | None = None) -> str:
+def _fill(graph: Graph, node: Node, template: str, texts: list[tuple] | None = None) -> str:
     """A template of the table filled with the node's operands, its module globals
     named as this module names them (renamed in the template, so that an array
-    named np keeps its own `np.shape`). `texts`: every node's operand text, where
+    named np keeps its own `np.shape`). `texts`: every node's operand texts, where
     the caller has them."""
-    operands = [texts[a] for a in node.args] if texts else _operands(graph, node)
+    operands = texts[node.index] if texts else _operands(graph, node)
     return node.gate.code(_rename(template, graph), operands, node.name)
 
 
@@ -285,7 +287,7 @@ def _array(plan: Plan) -> str:
     return plan.graph.globals[array_module(plan.spelling)]
 
 
-def _local_code(plan: Plan, node: Node, i: int, texts: list[str] | None = None) -> str:
+def _local_code(plan: Plan, node: Node, i: int, texts: list[tuple] | None = None) -> str:
     spelling = plan.spelling_of(node.index)
     template = None
     if spelling in ARRAY_SPELLINGS:
@@ -296,7 +298,7 @@ def _local_code(plan: Plan, node: Node, i: int, texts: list[str] | None = None) 
 
 
 def _chain_code(plan: Plan, node: Node, i: int, upstream: str,
-                texts: list[str] | None = None) -> str:
+                texts: list[tuple] | None = None) -> str:
     if not upstream:  # at the output, where the upstream gradient is 1
         return chain(_local_code(plan, node, i, texts), "", plan.profile, plan.style)
     template = _chain_template(node.gate, i, plan.profile, plan.spelling_of(node.index),

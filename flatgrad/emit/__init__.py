@@ -159,6 +159,7 @@ def tagged(plan: Plan, lines: list[Line], with_values: bool = False,
     shapes = plan.graph.has_arrays
     room = LINE_LENGTH - indent
     printed = []   # (line, tag, value, physical lines)
+    widest = 0     # the longest first physical line
     for line in lines:
         tag = f"# ({line.ref})" if line.ref else "#"
         if shapes:
@@ -172,8 +173,8 @@ def tagged(plan: Plan, lines: list[Line], with_values: bool = False,
             if with_values and line.value is not None else ""
         physical = wrap_code(line.text, room, min(len(tag) + 2, room - CODE_ROOM) if tag else 0)
         printed.append((line, tag, value, physical))
-    width = min(max((len(physical[0]) for *_, physical in printed), default=0),
-                COMMENT_COLUMN_LIMIT)
+        widest = max(widest, len(physical[0]))
+    width = min(widest, COMMENT_COLUMN_LIMIT)
     out: list[tuple] = []
     for line, tag, value, (first, *rest) in printed:
         if line.why:
