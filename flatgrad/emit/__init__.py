@@ -221,7 +221,8 @@ class Passes:
 
     @property
     def pairs(self) -> zip:
-        """(plan line, printed text), every printed plan line in order."""
+        """(plan line, printed text) for every printed plan line in order, as an
+        iterator (read it once)."""
         return zip(self.lines, self.texts)
 
     @cached_property
