@@ -154,8 +154,8 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     # each node's operands as its lines write them, worked out once: its forward line,
     # header and local gradients all read them (tuples of strings, which the garbage
     # collector soon stops tracking)
-    text = [graph.operand_text(index) for index in range(len(graph.nodes))]
-    texts = [tuple([text[a] for a in node.args]) for node in graph.nodes]
+    as_operand = [graph.operand_text(index) for index in range(len(graph.nodes))]
+    texts = [tuple([as_operand[a] for a in node.args]) for node in graph.nodes]
     for node in stages:
         plan.forward.append(Line(node.name, _forward_code(plan, node, profile, texts),
                                  ref[node.index], node=node.index))

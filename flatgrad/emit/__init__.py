@@ -194,8 +194,8 @@ class Passes:
     def __init__(self, plan: Plan, with_values: bool = False, printer=None, indent: int = 4):
         printer = printer or (lambda lines: tagged(plan, lines, with_values, indent))
         # the printed plan lines and their texts side by side, not as one pair each: a
-        # long plan's pairs, all alive till the end, would make the garbage collector
-        # walk every object the compile holds, again and again
+        # long plan's pairs, all alive till the end, would set off the garbage
+        # collector's full passes over every object the compile holds
         self.lines: list[Line] = []
         self.texts: list[str] = []
 
