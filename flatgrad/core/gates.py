@@ -41,8 +41,17 @@ _PLACEHOLDER = re.compile(r"\{(a|b|out|up)\}")
 
 
 @lru_cache(maxsize=1024)
-def _pieces(template: str) -> tuple[str, ...]:
-    return tuple(_PLACEHOLDER.split(template))
+def _format_string(template: str) -> str:
+    """A template of the table as a str.format string, so that filling it is one
+    call: the operands {a} and {b} become the positional fields {0} and {1}, {out}
+    and {up} stay named, and every other brace is doubled to print as itself."""
+    pieces = _PLACEHOLDER.split(template)   # text, placeholder, text, ...
+    pieces[0::2] = [text.replace("{", "{{").replace("}", "}}") for text in pieces[0::2]]
+    pieces[1::2] = ["{%s}" % _FIELDS.get(name, name) for name in pieces[1::2]]
+    return "".join(pieces)
+
+
+_FIELDS = {"a": "0", "b": "1"}
 
 
 @dataclass(frozen=True)
@@ -149,12 +158,8 @@ class Gate:
 
     def code(self, template: str, operands, out: str = "out") -> str:
         """Fill a template with operand texts and the name of the cached output."""
-        values = {"out": out, "up": "{up}"}
-        values.update(zip("ab", operands))
-        pieces = _pieces(template)   # text, placeholder, text, ...: split once per template
-        filled = list(pieces)
-        filled[1::2] = [values[placeholder] for placeholder in pieces[1::2]]
-        return "".join(filled)
+        # {up} is left for the caller to fill
+        return _format_string(template).format(*operands, out=out, up="{up}")
 
     @property
     def forward_fn(self) -> Callable:

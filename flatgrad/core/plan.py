@@ -151,9 +151,14 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
     plan = Plan(graph, wrt, profile, spelling, [], [], over_arrays=over_arrays, style=style)
     stages = graph.stages
     ref = {node.index: k for k, node in enumerate(stages, start=1)}
+    # each node's operands as its lines write them, worked out once: its forward line,
+    # header and local gradients all read them (tuples of strings, which the garbage
+    # collector soon stops tracking)
+    as_operand = [graph.operand_text(index) for index in range(len(graph.nodes))]
+    texts = [tuple([as_operand[a] for a in node.args]) for node in graph.nodes]
     for node in stages:
-        plan.forward.append(Line(node.name, _forward_code(plan, node, profile), ref[node.index],
-                                 node=node.index))
+        plan.forward.append(Line(node.name, _forward_code(plan, node, profile, texts),
+                                 ref[node.index], node=node.index))
 
     # A node needs a gradient when it depends on a differentiated input.
     needs = [False] * len(graph.nodes)
@@ -191,13 +196,19 @@ def build(graph: Graph, wrt=None, profile: str = "fast", spelling: str = "python
                 continue
             line = Line(graph.nodes[arg].grad, "", ref[node.index], arg in assigned, node=arg,
                         stage=node.index, operand=i, upstream=upstream)
-            line.local = _local_code(plan, node, i)
+            line.local = _local_code(plan, node, i, texts)
             line.code = _vjp(plan, line, held) if node.index in over_arrays and arrays \
-                else _chain_code(plan, node, i, upstream)
+                else _chain_code(plan, node, i, upstream, texts)
             lines.append(line)
-            contributions.setdefault(arg, []).append(line)
+            if arrays:   # only the shape passes read them
+                contributions.setdefault(arg, []).append(line)
             assigned.add(arg)
-        header = _forward_code(plan, node, "teach")
+        # the header is the stage's line as the notes write it: the forward line
+        # itself where its template is the notes' own
+        teach = _forward_template(plan, node, "teach")
+        header = plan.forward[ref[node.index] - 1].code \
+            if teach == _forward_template(plan, node, profile) else \
+            _fill(graph, node, teach, texts)
         plan.backward.append(Group(node, f"{node.name} = {header}", lines))
 
     for name in wrt:
@@ -249,20 +260,26 @@ def _operands(graph: Graph, node: Node) -> list[str]:
     return [graph.operand_text(a) for a in node.args]
 
 
-def _forward_code(plan: Plan, node: Node, profile: str) -> str:
+def _forward_code(plan: Plan, node: Node, profile: str, texts: list[tuple] | None = None) -> str:
+    return _fill(plan.graph, node, _forward_template(plan, node, profile), texts)
+
+
+def _forward_template(plan: Plan, node: Node, profile: str) -> str:
     spelling = plan.spelling_of(node.index)
     # whole-array numpy has no CPython overheads to dodge: it keeps the notes' forms
     template = node.gate.forward_form(profile if spelling != "numpy" else "teach", spelling)
     if plan.style and plan.style.calls and node.gate.grouped and spelling != "numpy":
         template = node.gate.as_call   # the slides' L = sigmoid(s3)
-    return _fill(plan.graph, node, template)
+    return template
 
 
-def _fill(graph: Graph, node: Node, template: str) -> str:
+def _fill(graph: Graph, node: Node, template: str, texts: list[tuple] | None = None) -> str:
     """A template of the table filled with the node's operands, its module globals
     named as this module names them (renamed in the template, so that an array
-    named np keeps its own `np.shape`)."""
-    return node.gate.code(_rename(template, graph), _operands(graph, node), node.name)
+    named np keeps its own `np.shape`). `texts`: every node's operand texts, where
+    the caller has them."""
+    operands = texts[node.index] if texts else _operands(graph, node)
+    return node.gate.code(_rename(template, graph), operands, node.name)
 
 
 def _np(graph: Graph) -> str:
@@ -274,20 +291,23 @@ def _array(plan: Plan) -> str:
     return plan.graph.globals[array_module(plan.spelling)]
 
 
-def _local_code(plan: Plan, node: Node, i: int) -> str:
+def _local_code(plan: Plan, node: Node, i: int, texts: list[tuple] | None = None) -> str:
     spelling = plan.spelling_of(node.index)
-    ranks = tuple(len(plan.graph.nodes[a].shape) for a in node.args)
-    template = node.gate.vjp_form(i, ranks, spelling) if spelling in ARRAY_SPELLINGS else None
+    template = None
+    if spelling in ARRAY_SPELLINGS:
+        ranks = tuple(len(plan.graph.nodes[a].shape) for a in node.args)
+        template = node.gate.vjp_form(i, ranks, spelling)
     template = template or node.gate.local_form(i, plan.profile, spelling)
-    return _fill(plan.graph, node, template)
+    return _fill(plan.graph, node, template, texts)
 
 
-def _chain_code(plan: Plan, node: Node, i: int, upstream: str) -> str:
+def _chain_code(plan: Plan, node: Node, i: int, upstream: str,
+                texts: list[tuple] | None = None) -> str:
     if not upstream:  # at the output, where the upstream gradient is 1
-        return chain(_local_code(plan, node, i), "", plan.profile, plan.style)
+        return chain(_local_code(plan, node, i, texts), "", plan.profile, plan.style)
     template = _chain_template(node.gate, i, plan.profile, plan.spelling_of(node.index),
                                plan.style)
-    return _fill(plan.graph, node, template).replace("{up}", upstream)
+    return _fill(plan.graph, node, template, texts).replace("{up}", upstream)
 
 
 _CHAINS: dict = {}

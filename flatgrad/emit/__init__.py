@@ -158,7 +158,8 @@ def tagged(plan: Plan, lines: list[Line], with_values: bool = False,
     and leaves the layout alone: it may run past the line's end."""
     shapes = plan.graph.has_arrays
     room = LINE_LENGTH - indent
-    tags, values = [], []
+    printed = []   # (line, tag, value, physical lines)
+    widest = 0     # the longest first physical line
     for line in lines:
         tag = f"# ({line.ref})" if line.ref else "#"
         if shapes:
@@ -166,21 +167,22 @@ def tagged(plan: Plan, lines: list[Line], with_values: bool = False,
             tag += " " + describe(held)
             if held != whole:
                 tag += f", broadcasts to {describe(whole)}"
-        tags.append("" if tag == "#" else tag)
-        values.append(f" {line.target} becomes {format_value(line.value)}"
-                      if with_values and line.value is not None else "")
-    wrapped = [wrap_code(line.text, room, min(len(tag) + 2, room - CODE_ROOM) if tag else 0)
-               for line, tag in zip(lines, tags)]
-    width = min(max((len(physical[0]) for physical in wrapped), default=0),
-                COMMENT_COLUMN_LIMIT)
+        if tag == "#":
+            tag = ""
+        value = f" {line.target} becomes {format_value(line.value)}" \
+            if with_values and line.value is not None else ""
+        physical = wrap_code(line.text, room, min(len(tag) + 2, room - CODE_ROOM) if tag else 0)
+        printed.append((line, tag, value, physical))
+        widest = max(widest, len(physical[0]))
+    width = min(widest, COMMENT_COLUMN_LIMIT)
     out: list[tuple] = []
-    for line, tag, value, (first, *rest) in zip(lines, tags, values, wrapped):
+    for line, tag, value, (first, *rest) in printed:
         if line.why:
             out.append((None, wrap_comment(line.why, room)))
         if tag or value:   # aligned with the others' tags, unless that would run too far
             column = min(width, room - len(tag) - 2)
             first = f"{first.ljust(column)}  {tag or '#'}{value}"
-        out.append((line, "\n".join([first] + rest)))
+        out.append((line, "\n".join([first, *rest]) if rest else first))
     return out
 
 
@@ -191,11 +193,18 @@ class Passes:
 
     def __init__(self, plan: Plan, with_values: bool = False, printer=None, indent: int = 4):
         printer = printer or (lambda lines: tagged(plan, lines, with_values, indent))
-        self.pairs: list[tuple] = []
+        # the printed plan lines and their texts side by side, not as one pair each: a
+        # long plan's pairs, all alive till the end, would set off the garbage
+        # collector's full passes over every object the compile holds
+        self.lines: list[Line] = []
+        self.texts: list[str] = []
 
         def texts(lines):
             pairs = printer(lines)
-            self.pairs += [pair for pair in pairs if pair[0] is not None]
+            for line, text in pairs:
+                if line is not None:
+                    self.lines.append(line)
+                    self.texts.append(text)
             return [text for _, text in pairs]
 
         def header(group):
@@ -212,10 +221,16 @@ class Passes:
             "zeros": texts(plan.zeros),
         }
 
+    @property
+    def pairs(self) -> zip:
+        """(plan line, printed text) for every printed plan line in order, as an
+        iterator (read it once)."""
+        return zip(self.lines, self.texts)
+
     @cached_property
     def code(self) -> str:
         """Every printed line, for the checks of what the module must import."""
-        return "\n".join(text for _, text in self.pairs)
+        return "\n".join(self.texts)
 
 
 def signature(plan: Plan) -> dict:
@@ -311,7 +326,9 @@ def helpers(plan: Plan, code: str, spelling: str) -> list[str]:
     """The sources of the helpers `code` calls, under the module's own names."""
     from ..core.gates import helper_table, helpers_for
     from ..core.plan import _rename
-    names = {used: name for name, used in plan.graph.globals.items()}
+    # only the globals this module renames: the sub over every printed line is the
+    # slow part of a long plan's emit, and most modules rename nothing
+    names = {used: name for name, used in plan.graph.globals.items() if used != name}
     unrenamed = re.sub(r"\b(%s)(?=\()" % "|".join(map(re.escape, names)),
                        lambda m: names[m.group(1)], code) if names else code
     table = helper_table(spelling)
@@ -329,17 +346,23 @@ def line_map(source: str, pairs) -> dict[int, Line]:
     A line wrapped over several physical lines is found by its first, which holds
     the tag, and maps every one of them: a traceback names the physical line of
     the failing operation."""
-    by_text: dict[str, tuple] = {}
+    by_first: dict[str, Line] = {}
+    continued: dict[str, list[str]] = {}   # a wrapped line's further physical lines
     for line, text in pairs:
-        first, *rest = [part.strip() for part in text.split("\n")]
-        by_text.setdefault(first, (line, rest))
+        if "\n" in text:
+            first, *rest = [part.strip() for part in text.split("\n")]
+            if first not in by_first:
+                continued[first] = rest
+        else:
+            first = text.strip()
+        by_first.setdefault(first, line)
     physical = [text.strip() for text in source.split("\n")]
     mapped: dict[int, Line] = {}
     for index, text in enumerate(physical):
-        found = by_text.get(text)
-        if found is None or index + 1 in mapped:
+        line = by_first.get(text)
+        if line is None or index + 1 in mapped:
             continue
-        line, rest = found
+        rest = continued.get(text, ())
         if not rest:
             mapped[index + 1] = line
         elif physical[index + 1:index + 1 + len(rest)] == rest:

@@ -241,7 +241,7 @@ def _emitted(plan: Plan, with_values: bool) -> EmittedC:
     }
     for group, plan_group in zip(both.context["backward"], plan.backward):
         group["header"] = _c_header(plan_group.header, translator)
-    printed = "\n".join(helpers + [text for _, text in both.pairs])
+    printed = "\n".join(helpers + both.texts)
     called = set(re.findall(r"\b(\w+)\(", printed))
     context["constants"] = [(name, value) for name, value in C_DEFINES.items()
                             if re.search(r"\b%s\b" % name, printed)]
