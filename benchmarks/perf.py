@@ -489,9 +489,9 @@ def compile_times(sizes: list[int], repeats: int, sympy_timeout: float, results:
     if 1000 in by_n:
         check(results, by_n[1000] < 1.0, f"N = 1,000 compiles in under 1 s: {by_n[1000]:.3f} s")
     if 10000 in by_n:
-        check(results, min(by_n[10000], lean_by_n[10000]) < 2.0,
-              f"N = 10,000 compiles in under 2 s: fast {by_n[10000]:.3f} s, "
-              f"lean {lean_by_n[10000]:.3f} s")
+        check(results, by_n[10000] < 2.0,
+              f"N = 10,000 compiles in under 2 s: {by_n[10000]:.3f} s (lean profile "
+              f"{lean_by_n[10000]:.3f} s)")
 
 
 # -- 4. one big formula: text to callable, and one call -------------------------------

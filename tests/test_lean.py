@@ -68,14 +68,43 @@ def test_every_gate_row_gives_the_fast_profiles_numbers(row, text):
     assert_same_numbers(f"{text} * (x - 0.3) + (x - y) * 2", points)
 
 
+def assigned_names_are_all_read(source: str) -> bool:
+    """Every name a function of the module assigns is read after (no F841)."""
+    import ast
+    for function in ast.parse(source).body:
+        if isinstance(function, ast.FunctionDef):
+            stored = {node.id for node in ast.walk(function)
+                      if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+            loaded = {node.id for node in ast.walk(function)
+                      if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+            if stored - loaded:
+                return False
+    return True
+
+
 def test_three_hundred_random_formulas_give_the_fast_profiles_numbers():
     checked = 0
     for formula, point, _, _ in usable_formulas(random.Random(1414), 600):
         assert_same_numbers(formula.text, [tuple(point.values())])
+        source = flatgrad.compile(formula.text, profile="lean").source
+        assert assigned_names_are_all_read(source), formula.text
+        assert max(len(line) for line in source.splitlines()) <= 100, formula.text
         checked += 1
         if checked == 300:
             break
     assert checked == 300
+
+
+@pytest.mark.parametrize("text", [
+    "abs(σ(3) ** y)", "(min(max(0, pi), min(1.0, x)) - max(2, 0.5) + sqrt(e)) * x",
+    "y + (2 * abs(1e-300) + exp(sqrt(z))**exp(σ(y)))",
+])
+def test_a_fold_that_would_make_a_line_too_long_to_print_stays_a_line(text, tmp_path):
+    # constants written out inline (σ(3)) make long folds: they are printed by name
+    source = flatgrad.compile(text, profile="lean").source
+    assert max(len(line) for line in source.splitlines()) <= 100
+    assert assigned_names_are_all_read(source)
+    assert_same_numbers(text, [(0.7, 1.3, 0.4), (2.0, 0.5, 1.5)])
 
 
 def family(n: int) -> str:
@@ -154,6 +183,7 @@ def test_forward_values_the_backward_pass_reads_keep_their_names():
     ("a", "atom"), ("math.exp(a + b)", "atom"), ("a**2", "power"), ("-a", "negation"),
     ("a * b / c", "product"), ("-a * b", "product"), ("(a + b) * c", "product"),
     ("a + b * c", "sum"), ("a - (b * c)", "sum"), ("a if c > 0 else b", "conditional"),
+    ("a > b", "conditional"), ("a == b * c", "conditional"),
 ])
 def test_kinds_of_expression(code, kind):
     assert _kind(code) == kind
@@ -163,6 +193,7 @@ def test_kinds_of_expression(code, kind):
     ("", "open"), ("(", "open"), ("f(a, ", "open"), ("a + ", "+"), ("a - ", "-"),
     ("-", "neg"), ("a * -", "neg"), ("a * ", "*"), ("a / ", "/"), ("a**", "**"),
     ("a > ", "cmp"), ("a if ", "if"), ("a if c else ", "else"), ("(1.0 - ", "-"),
+    ("a if c else -", "neg"), ("a if -", "neg"),
 ])
 def test_what_stands_left_of_a_name(before, side):
     assert _left(before) == side
@@ -189,7 +220,7 @@ def test_a_lesson_refuses_the_lean_profile_and_says_which_to_use(tmp_path, capsy
     from flatgrad.cli import main
     assert main(["handout", REFERENCE, "--at", "x=3,y=-4", "--profile", "lean",
                  "-o", str(tmp_path / "h.html")]) != 0
-    assert "use --profile fast or teach" in capsys.readouterr().err
+    assert "use the fast or teach profile (--profile fast)" in capsys.readouterr().err
     assert not (tmp_path / "h.html").exists()
     # a circuit is drawn gate by gate: the same as the fast profile's
     for profile in ("lean", "fast"):

@@ -15,8 +15,8 @@ of the work. Over scalars, this pass:
   `a + b + c` in floating point), so that the same float operations run in the
   same order and every result is the same to the last bit. A forward value is
   folded only into a forward line (the backward lines read the values they
-  need by name); at most FOLDS lines go into one, so a long chain stays a
-  chain of short lines.
+  need by name); at most FOLDS lines deep, and never into a line it would make
+  too long to print on one line, so a long chain stays a chain of short lines.
 
 A line that can raise (a division, a power, a call) keeps its own line, so a
 domain error still names its stage; so does a gradient summed with `+=` or
@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import NamedTuple
 
 from .plan import Group, Line, Plan, can_raise, chain
 
-FOLDS = 4   # lines folded into one expression at most
+FOLDS = 4        # lines folded into one another at most, one inside the next
+WIDTH = 84       # a line's target and code, beyond which it reads its folds by name
 SUM_WIDTH = 88   # a sum at the end stays one line of the module
-# a name, a dotted name (math.exp) or a number (1e-05), each read whole, so that
-# only a whole name is ever looked up or replaced
+# a name or a dotted name (math.exp), read whole so that only a whole name is ever
+# looked up or replaced; a number's pieces (1e-05: 1e, 05) start with a digit and
+# are never taken for a name
 _NAME = re.compile(r"[A-Za-z_][\w.]*|\d[\w.]*")
 _ATOM = re.compile(r"[A-Za-z_]\w*|\d+(\.\d*)?([eE][-+]?\d+)?")
 _INNER = re.compile(r"\([^()]*\)")
@@ -61,52 +64,71 @@ def lean(plan: Plan) -> bool:
     if plan.over_arrays or plan.graph.lists:
         return False   # whole arrays gain nothing from it; list entries are set in place
     backward = [line for group in plan.backward for line in group.lines]
-    every = plan.forward + backward
-    names = {id(line): _NAME.findall(line.code) for line in every}
-    assigned = Counter(line.target for line in every)
-    reads = Counter(name for line in every for name in names[id(line)])
-    read_backward = {name for line in backward for name in names[id(line)]}
+    forward_names = [_NAME.findall(line.code) for line in plan.forward]
+    backward_names = [_NAME.findall(line.code) for line in backward]
+    assigned = Counter(line.target for line in plan.forward + backward)
+    reads = Counter(name for names in forward_names + backward_names for name in names)
+    read_backward = {name for names in backward_names for name in names}
     kept = set(plan.grads) | {plan.graph.nodes[plan.graph.output].name}
     if plan.seed:
         kept.add(plan.seed.target)
-    folded: dict[str, tuple[str, str, int]] = {}   # name: expression, its kind, lines in it
+    folded: dict[str, Folded] = {}
     substitute = _substitute(folded)
 
-    def fold(line: Line, reader: bool) -> bool:
-        """Substitute the folded names `line` reads; then fold `line` itself
-        away if it can go (True)."""
-        depth = 1
-        inner = [folded[name][2] for name in names[id(line)] if name in folded]
-        if inner:
-            depth += max(inner)
-            line.code = _NAME.sub(substitute, line.code)
-            if " * -" in line.code:
-                line.code = _SIGN.sub(r"\1-\2 * \3", line.code)
-        if not reader or line.accumulate or assigned[line.target] > 1 \
-                or line.target in kept or can_raise(line):
-            return False
-        if _ATOM.fullmatch(line.code):
-            folded[line.target] = (line.code, "atom", 0)
-            return True
-        if reads[line.target] == 1 and depth <= FOLDS:
-            folded[line.target] = (line.code, _kind(line.code), depth)
-            return True
-        return False
+    def fold(line: Line, names: list[str], reader: bool) -> list[Line]:
+        """The lines to print in `line`'s place: `line` with the folded lines it
+        reads written in, or nothing when it folds into its own reader. A line that
+        would grow too long to print on one line gets the lines it reads printed
+        before it instead."""
+        printed: list[Line] = []
+        reading = [name for name in names if name in folded]
+        if reading:
+            code = _NAME.sub(substitute, line.code)
+            if len(line.target) + len(code) > WIDTH:
+                printed = [folded.pop(name).line for name in
+                           sorted(set(reading), key=lambda name: folded[name].order)]
+                reading = []
+            else:
+                line.code = code if " * -" not in code else _SIGN.sub(r"\1-\2 * \3", code)
+        depth = 1 + max((folded[name].depth for name in reading), default=0)
+        if reader and not line.accumulate and assigned[line.target] == 1 \
+                and line.target not in kept and not can_raise(line):
+            if _ATOM.fullmatch(line.code):
+                folded[line.target] = Folded(line.code, "atom", 0, line, len(folded))
+                return printed
+            if reads[line.target] == 1 and depth <= FOLDS:
+                folded[line.target] = Folded(line.code, _kind(line.code), depth, line,
+                                             len(folded))
+                return printed
+        return printed + [line]
 
-    plan.forward = [line for line in plan.forward
-                    if not fold(line, line.target not in read_backward)]
+    plan.forward = [printed for line, names in zip(plan.forward, forward_names)
+                    for printed in fold(line, names, line.target not in read_backward)]
+    backward_names.reverse()   # popped in the order of the lines
     for group in plan.backward:
         lines = []
         for line in group.lines:
+            names = backward_names.pop()
             upstream = folded.get(line.upstream)
-            if upstream and upstream[0] == "1.0":   # the upstream gradient is the output's 1
+            if upstream and upstream.code == "1.0":   # the upstream gradient is the output's 1
                 line.code, line.upstream = chain(line.local, "", plan.profile, plan.style), ""
-            if not fold(line, line.stage >= 0):
-                lines.append(line)
+                names = _NAME.findall(line.code)
+            lines += fold(line, names, line.stage >= 0)
         group.lines, group.header = lines, ""
     _sum_at_the_end(plan)
     plan.backward = [group for group in plan.backward if group.lines]
     return True
+
+
+class Folded(NamedTuple):
+    """A line folded into its reader: its expression, the kind of operator it
+    applies last (as _BARE names it), how many lines deep it is, the line itself
+    (printed after all where its reader would grow too long) and its place in order."""
+    code: str
+    kind: str
+    depth: int
+    line: Line
+    order: int
 
 
 def _sum_at_the_end(plan: Plan) -> None:
@@ -115,14 +137,20 @@ def _sum_at_the_end(plan: Plan) -> None:
     order as `dx += a; dx += b; dx += c`, without a load and a store of dx for
     each). Nothing reads an input's gradient before the return, and every value a
     contribution reads is final where the contribution stood."""
+    contributions: dict[str, list[Line]] = {name: [] for name in plan.grads}
+    for group in plan.backward:
+        for line in group.lines:
+            if line.target in contributions:
+                contributions[line.target].append(line)
+    moved = {name for name, parts in contributions.items()
+             if len(parts) > 1 and not any(can_raise(line) for line in parts)}
+    if not moved:
+        return
+    for group in plan.backward:
+        group.lines = [line for line in group.lines if line.target not in moved]
     summed: list[Line] = []
-    for name in plan.grads:
-        parts = [line for group in plan.backward for line in group.lines
-                 if line.target == name]
-        if len(parts) < 2 or any(can_raise(line) for line in parts):
-            continue
-        for group in plan.backward:
-            group.lines = [line for line in group.lines if line.target != name]
+    for name in (name for name in plan.grads if name in moved):
+        parts = contributions[name]
         code = ""
         for part in parts:
             kind = _kind(part.code)
@@ -137,8 +165,7 @@ def _sum_at_the_end(plan: Plan) -> None:
                 summed.append(Line(name, code, 0, node=parts[0].node))
                 code = name + plus
         summed.append(Line(name, code, 0, node=parts[0].node))
-    if summed:
-        plan.backward.append(Group(plan.graph.nodes[plan.graph.output], "", summed))
+    plan.backward.append(Group(plan.graph.nodes[plan.graph.output], "", summed))
 
 
 def _substitute(folded: dict):
@@ -146,7 +173,7 @@ def _substitute(folded: dict):
         name = match.group(0)
         if name not in folded:
             return name
-        code, kind, _ = folded[name]
+        code, kind = folded[name].code, folded[name].kind
         lefts, rights = _BARE[kind]
         text = match.string
         if _left(text[:match.start()]) in lefts and _right(text[match.end():]) in rights:
@@ -160,8 +187,9 @@ def _kind(code: str) -> str:
     flat, previous = code, None
     while flat != previous:   # blank out what brackets hold
         previous, flat = flat, _INNER.sub("()", flat)
-    if " if " in flat:
-        return "conditional"
+    if " if " in flat or any(op in flat for op in (" < ", " > ", " <= ", " >= ", " == ",
+                                                   " != ")):
+        return "conditional"   # a comparison binds as loosely, for where it may stand
     if " + " in flat or " - " in flat:
         return "sum"
     if " * " in flat or " / " in flat:
@@ -175,6 +203,7 @@ def _kind(code: str) -> str:
 
 _LEFT = re.compile(r"(\*\*|[-+*/(,<>=]|\bif|\belse)$")
 _RIGHT = re.compile(r"^(\*\*|[-+*/),<>=]|if\b|else\b)")
+_KEYWORD = re.compile(r"\b(if|else|and|or|not|in|is)$")
 _TOKENS = {"(": "open", ",": "open", "<": "cmp", ">": "cmp", "=": "cmp"}
 
 
@@ -186,7 +215,8 @@ def _left(text: str) -> str:
     if not found:
         return "unknown"
     token = found.group(1)
-    if token in "+-" and not re.search(r"[\w.)]$", text[:-1].rstrip()):
+    prior = text[:-1].rstrip()
+    if token in "+-" and (not re.search(r"[\w.)]$", prior) or _KEYWORD.search(prior)):
         return "neg" if token == "-" else "unknown"
     return _TOKENS.get(token, token)
 

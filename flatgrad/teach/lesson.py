@@ -99,7 +99,7 @@ def build(plan: Plan, point: dict[str, float]) -> Lesson:
     graph = plan.graph
     if plan.profile == "lean":
         raise FlatgradError("the lean profile folds the lines a lesson explains one by one "
-                            "into others: use --profile fast or teach")
+                            "into others: use the fast or teach profile (--profile fast)")
     if graph.has_arrays:   # array values may come as lists
         point = {name: np.asarray(value) if name in graph.inputs and graph.shape_of(name)
                  else value for name, value in point.items()}
