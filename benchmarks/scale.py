@@ -26,47 +26,38 @@ Run from the repository root:  python benchmarks/scale.py [--quick]
                                python benchmarks/scale.py --family [--against DIR] [--sympy]
                                                           [--profile lean]
 
-Profile of the family at N = 10,000 (cProfile, and CPU times of each step):
-before the changes below, flatgrad's own steps took about two thirds of the
-time and Python's `compile` of the 190,000-line module one third. The largest
-single item was wrapping long lines (emit/wrap.py: a tokenizer pass, a layout
-search and two `ast.parse` + `ast.dump` round trips per wrapped line, for
-9,873 lines that differ only in their names); it now lays out each shape of
-line once, with the names replaced by placeholders of the same length, and
-fills the names back in (the same text, checked by tests/test_wrap_memo.py).
-Next came filling gate templates (a regex substitution per stage, now split
-once per template), renaming module globals in them (now once per template),
-and printing the whole formula twice for the header and the docstrings (now
-once). What remains is spread thin: the tokenizer (~0.5 s), staging and
-naming (~1 s), the plan (~1 s), the layout (~1 s), and Python's own compile
-(~2.1 s of CPU at N = 10,000, about 9 µs a line), which no change to
-flatgrad's side can remove.
+Profile of the family at N = 10,000 (cProfile, and CPU times of each step, with
+the cyclic collector paused as flatgrad.compile pauses it). A first round of
+work took the layout's long-line wrapping from the largest item to a small one:
+it lays out each shape of line once, with the names replaced by placeholders of
+the same length, and fills the names back in (tests/test_wrap_memo.py). A second
+round, each step checked byte for byte against the output before it:
 
-Per call, the generated function's time per term grows with N for two
-reasons, both from CPython 3.11's handling of one huge frame: (1) a frame of
-more than about 2,000 locals does not fit the interpreter's 16 KB stack chunk,
-so every call maps a fresh chunk and page-faults it in (measured: an empty call
-of a function with 15,000 locals costs 67 µs, with 105,000 locals 417 µs;
-N = 1,000 has 14,889 locals, N = 10,000 104,957); (2) every stage's float stays
-alive until the function returns, so the working set (bytecode ~340 bytes, a
-frame slot and a float per stage, ~660 bytes a term) leaves the 1 MB L2 cache
-beyond N ≈ 1,000 (a synthetic chain of 10,000 float stages costs 13–38 ns a
-stage with fresh names, 7 ns reusing one name).
+- staging: a shape rule's operand labels (a name pattern filled per operand)
+  were built for every gate though only an error message reads them: now the
+  rule runs without them and again with them only when it fails; tokens,
+  postfix items and shape operands are named tuples (a frozen dataclass costs
+  about 0.45 µs to make, 185,000 tokens at this N); one-character symbols skip
+  the 50-way symbol pattern;
+- plan: a gate template is turned once into a format string and filled with one
+  `str.format` call (97,000 fills); each node's operand texts are made once,
+  not once per template; the backprop header reuses the forward line's code;
+- emit: the line map and the printed lines keep two flat lists rather than a
+  tuple per line, which also spares the collector full passes over them.
 
-Figures, 2026-12-02, a busy 2-core machine, `--family --against` the version
-before the layout memo (best of 3 fresh processes each, taking turns):
+Steps at N = 10,000, CPU s, before → now (fast profile): parse and stage
+1.49 → 0.90, plan 0.92 → 0.47, emit 1.53 → 0.88, Python's own compile of the
+248,000-line module 2.25 → 1.74 (lean: 126,000 lines, 1.37 s; its folding pass
+costs 0.65 s), total 6.19 → 4.00.
 
-         N   CPU s before   CPU s now   before / now   call µs a term (same code)
-        10          0.007       0.007           0.98   0.28
-       100          0.084       0.066           1.28   0.35
-      1000          0.866       0.679           1.28   0.44
-      3000          2.594       1.967           1.32   0.45
-     10000          8.473       6.772           1.25   0.57 (0.83 in the other column)
-    log-log slope of compile CPU time, N = 10 … 10,000: 1.02 before, 1.00 now
-    one call at N = 1,000: flatgrad 491 µs, SymPy cse + lambdify 327 µs (1.50×)
-
-Steps at N = 10,000, CPU s before → now: parse 0.58 → 0.46, stage 0.93 → 1.03,
-plan 0.98 → 0.92, emit 3.74 → 1.53, Python's compile 2.37 → 2.25; total 8.60 → 6.19.
+Per call, the time a term does not grow with N on a quiet machine (0.96× from
+N = 1,000 to 10,000, fast profile; 0.99× lean). An empty call of a function
+with 15,000 locals costs 67 µs in CPython 3.11 (a frame beyond its 16 KB stack
+chunk gets a fresh mapped chunk each call), with 105,000 locals 417 µs: real,
+but under 0.05 µs a term. The lean profile (core/lean.py) cuts the work itself:
+at N = 1,000, 14,889 locals and 86,000 bytecode instructions a call become
+5,956 and 60,000 (SymPy's cse + lambdify: 5,344 and 50,000, a third of the
+difference being the sigmoid's overflow guard, which flatgrad keeps).
 """
 from __future__ import annotations
 

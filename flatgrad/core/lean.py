@@ -90,7 +90,7 @@ def lean(plan: Plan) -> bool:
                 reading = []
             else:
                 line.code = code if " * -" not in code else _SIGN.sub(r"\1-\2 * \3", code)
-        depth = 1 + max((folded[name].depth for name in reading), default=0)
+        depth = 1 + max(folded[name].depth for name in reading) if reading else 1
         if reader and not line.accumulate and assigned[line.target] == 1 \
                 and line.target not in kept and not can_raise(line):
             if _ATOM.fullmatch(line.code):
@@ -111,8 +111,8 @@ def lean(plan: Plan) -> bool:
             names = backward_names.pop()
             upstream = folded.get(line.upstream)
             if upstream and upstream.code == "1.0":   # the upstream gradient is the output's 1
+                names = [name for name in names if name != line.upstream]
                 line.code, line.upstream = chain(line.local, "", plan.profile, plan.style), ""
-                names = _NAME.findall(line.code)
             lines += fold(line, names, line.stage >= 0)
         group.lines, group.header = lines, ""
     _sum_at_the_end(plan)
