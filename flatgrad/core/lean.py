@@ -25,6 +25,7 @@ returned, and the output. Each remaining line keeps its `# (k)` tag; the
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from typing import NamedTuple
@@ -74,6 +75,7 @@ def lean(plan: Plan) -> bool:
         kept.add(plan.seed.target)
     folded: dict[str, Folded] = {}
     substitute = _substitute(folded)
+    order = itertools.count()   # printed by name, folded lines keep their own order
 
     def fold(line: Line, names: list[str], reader: bool) -> list[Line]:
         """The lines to print in `line`'s place: `line` with the folded lines it
@@ -86,7 +88,7 @@ def lean(plan: Plan) -> bool:
             code = _NAME.sub(substitute, line.code)
             if len(line.target) + len(code) > WIDTH:
                 printed = [folded.pop(name).line for name in
-                           sorted(set(reading), key=lambda name: folded[name].order)]
+                           sorted(dict.fromkeys(reading), key=lambda name: folded[name].order)]
                 reading = []
             else:
                 line.code = code if " * -" not in code else _SIGN.sub(r"\1-\2 * \3", code)
@@ -94,11 +96,11 @@ def lean(plan: Plan) -> bool:
         if reader and not line.accumulate and assigned[line.target] == 1 \
                 and line.target not in kept and not can_raise(line):
             if _ATOM.fullmatch(line.code):
-                folded[line.target] = Folded(line.code, "atom", 0, line, len(folded))
+                folded[line.target] = Folded(line.code, "atom", 0, line, next(order))
                 return printed
             if reads[line.target] == 1 and depth <= FOLDS:
                 folded[line.target] = Folded(line.code, _kind(line.code), depth, line,
-                                             len(folded))
+                                             next(order))
                 return printed
         return printed + [line]
 
