@@ -2,6 +2,8 @@
 a long concatenated stem gives way to the gate's role, and the user's names always win."""
 from __future__ import annotations
 
+import pytest
+
 import flatgrad
 from flatgrad.core.graph import MAX_NAME_LENGTH
 
@@ -53,3 +55,18 @@ def test_dot_names_only_sums_of_products_of_inputs():
     # the sum inside a difference still is one
     assert forward_names("a*b + c*d - e") == ["ab", "cd", "dot", "f"]
     assert forward_names("σ(a*b + c)") == ["ab", "dot", "f"]
+
+
+def test_an_input_named_math_leaves_the_constants_on_the_module():
+    # math.pi and σ(3) written out must read the module, renamed math2, not the input
+    import math
+    text = "e*exp + math - pi + σ(3)*math*exp"
+    s = 1 / (1 + math.exp(-3))
+    expected = (math.e + 2.0 - math.pi + 2.0 * s, (math.e + 2.0 * s, 1.0 + s))
+    for profile in ("fast", "teach", "lean"):
+        g = flatgrad.compile(text, profile=profile)
+        assert "import math as math2" in g.source and "math2.pi" in g.source
+        value, grads = g.value_and_grad(1.0, 2.0)
+        assert value == pytest.approx(expected[0]) and grads == pytest.approx(expected[1])
+    assert flatgrad.compile(text, mode="hvp").hvp(1.0, 2.0, 1.0, 0.0) == \
+        pytest.approx((0.0, s))

@@ -88,9 +88,13 @@ class Graph:
 
     def operand_text(self, index: int) -> str:
         node = self.nodes[index]
-        if node.kind != "const" or re.fullmatch(r"[\w.]+", node.text):
-            return node.name if node.kind != "const" else node.text
-        return f"({node.text})"
+        if node.kind != "const":
+            return node.name
+        text = node.text
+        if self.globals.get("math", "math") != "math" and "math." in text:
+            # an input named math: the module's math goes by another name (math.pi)
+            text = re.sub(r"\bmath\.", self.globals["math"] + ".", text)
+        return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
 
 
 class Stager:

@@ -351,6 +351,10 @@ class _Differentiator:
             return "[" + ", ".join(entry or "0.0" for entry in entries) + "]"
         if isinstance(node, (ast.Constant, ast.Attribute, ast.Compare)):
             return ZERO   # a number, math.pi, or a test (a mask) that is constant nearby
+        if not any(isinstance(name, ast.Name) and (name.id in self.tangents.active
+                                                   or name.id in self.plan.graph.lists)
+                   for name in ast.walk(node)):
+            return ZERO   # nothing in it varies: a constant written out, σ(3)
         for gate, pattern, spelling in _patterns():
             bound: dict = {}
             if _match(pattern, node, bound):
