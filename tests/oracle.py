@@ -4,6 +4,12 @@ import random
 
 import sympy as sp
 
+
+def same_float(a, b) -> bool:
+    """The same float, bit for bit (the sign of a zero counted, any nan equal to any nan)."""
+    return (a == b and math.copysign(1, a) == math.copysign(1, b)) or (a != a and b != b)
+
+
 # How SymPy spells each callable gate; an independent statement of what the gate computes.
 SYMPY = {
     "sigmoid": lambda a: 1 / (1 + sp.exp(-a)),

@@ -1,7 +1,6 @@
 """The lean profile (core/lean.py) folds copies and one-use lines into their
 readers: the same float operations in the same order, so the same numbers as the
 fast profile to the last bit, in fewer lines, locals and bytecodes."""
-import math
 import random
 import re
 
@@ -9,18 +8,13 @@ import pytest
 
 import flatgrad
 from flatgrad.core.lean import _kind, _left, _right
-from oracle import gate_formulas
+from oracle import gate_formulas, same_float
 from test_properties import usable_formulas
 
 REFERENCE = "(x+σ(y))/(σ(x)+(x+y)²)"
 RNG = random.Random(14)
 POINTS = [(RNG.uniform(0.1, 2.0) * RNG.choice((1, -1)), RNG.uniform(0.1, 2.0),
            RNG.uniform(-2.0, 2.0)) for _ in range(8)]
-
-
-def same(a, b) -> bool:
-    """The same float, bit for bit (nan included)."""
-    return (a == b and math.copysign(1, a) == math.copysign(1, b)) or (a != a and b != b)
 
 
 def results(compiled, point):
@@ -39,8 +33,8 @@ def assert_same_numbers(text: str, points=POINTS) -> None:
         if isinstance(expected, type):
             assert got is expected, (text, point)
             continue
-        assert all(same(a, b) for a, b in zip(got, expected)), (text, point, got, expected)
-        assert same(lean(*point[:len(lean.inputs)]), expected[0])
+        assert all(same_float(a, b) for a, b in zip(got, expected)), (text, point, got, expected)
+        assert same_float(lean(*point[:len(lean.inputs)]), expected[0])
 
 
 # Each puts a folded line where brackets decide the grouping: a sum right of a

@@ -18,7 +18,7 @@ import flatgrad
 from flatgrad.core import gates
 from flatgrad import FlatgradWarning
 from flatgrad.core.gates import HELPERS, NUMPY_FUNCTIONS
-from oracle import gate_formulas
+from oracle import gate_formulas, same_float
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "(x+σ(y))/(σ(x)+(x+y)²)"
@@ -33,11 +33,6 @@ POINTS = [(RNG.uniform(*r), RNG.uniform(*r)) for r in RANGES for _ in range(6)]
 
 
 GATE_FORMULAS = [formula for _, formula in gate_formulas()]
-
-
-def _same(a, b):
-    """The same float, bit for bit (nan included)."""
-    return a == b and math.copysign(1, a) == math.copysign(1, b) or (a != a and b != b)
 
 
 def _close(a, b):
@@ -71,8 +66,8 @@ def test_fast_and_teach_agree_on_every_gate(formula):
             continue
         got = _scalar(fast, point)
         assert got is not None, f"fast fails at {point} where teach gives {expected}"
-        assert all(_same(a, b) for a, b in zip(got, expected)), (point, got, expected)
-        assert _same(fast(*point[:len(fast.inputs)]), got[0])
+        assert all(same_float(a, b) for a, b in zip(got, expected)), (point, got, expected)
+        assert same_float(fast(*point[:len(fast.inputs)]), got[0])
         compared += 1
     assert compared >= 6, f"{formula}: too few points inside its domain"
 
@@ -127,8 +122,8 @@ def test_helper_and_inline_sigmoid_are_the_same_expression():
 def test_profiles_agree_on_random_points_of_the_reference(x, y):
     fast = flatgrad.compile(REFERENCE).value_and_grad(x, y)
     teach = flatgrad.compile(REFERENCE, profile="teach").value_and_grad(x, y)
-    assert _same(fast[0], teach[0])
-    assert all(_same(a, b) for a, b in zip(fast[1], teach[1]))
+    assert same_float(fast[0], teach[0])
+    assert all(same_float(a, b) for a, b in zip(fast[1], teach[1]))
 
 
 def test_fast_gradient_matches_central_differences():
